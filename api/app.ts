@@ -1,0 +1,130 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { Registry } from 'prom-client';
+import { isAppError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { CatalogService } from '../services/catalog/catalog.service.js';
+import type { AppEnv } from './context.js';
+import { createHttpMetrics } from './metrics.js';
+import { accessLog } from './middleware/access-log.js';
+import { createTokenVerifier } from './middleware/auth.js';
+import { requestId } from './middleware/request-id.js';
+import { problemResponse } from './problem.js';
+import { createRouter } from './route.js';
+import { registerDocsRoutes } from './routes/docs.routes.js';
+import { type ReadinessCheck, registerHealthRoutes } from './routes/health.routes.js';
+import { registerProductRoutes } from './routes/products.routes.js';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface AppDeps {
+  logger: Logger;
+  jwtSecret: string;
+  metrics: Registry;
+  readiness: Record<string, ReadinessCheck>;
+  services: {
+    catalog: CatalogService;
+  };
+}
+
+/** Builds the HTTP API. Pure wiring: every dependency is passed in, nothing is opened here. */
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  const router = createRouter(app, createTokenVerifier(deps.jwtSecret));
+
+  app.use('*', requestId({ logger: deps.logger }));
+  app.use('*', accessLog({ metrics: createHttpMetrics(deps.metrics) }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        problemResponse(
+          c as Context<AppEnv>,
+          'payload_too_large',
+          `request body exceeds ${MAX_BODY_BYTES} bytes`,
+        ),
+    }),
+  );
+
+  registerHealthRoutes(router, { checks: deps.readiness });
+  registerProductRoutes(router, deps.services);
+  registerDocsRoutes(app, { metrics: deps.metrics });
+
+  app.notFound((c) => {
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length > 0) {
+      return problemResponse(c, 'method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}`, {
+        headers: { Allow: allowed.join(', ') },
+      });
+    }
+    return problemResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
+  });
+
+  app.onError((error, c) => {
+    if (isAppError(error)) {
+      return problemResponse(c, error.code, error.message, { errors: error.errors, extra: error.extra });
+    }
+    if (error instanceof HTTPException && error.status === 413) {
+      return problemResponse(c, 'payload_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return problemResponse(c, 'invalid_request', 'the request could not be read');
+    }
+    const logger = c.get('logger') ?? deps.logger;
+    if (isUnavailable(error)) {
+      logger.warn({ err: error }, 'dependency unavailable');
+      return problemResponse(
+        c,
+        'service_unavailable',
+        'a dependency is temporarily unavailable; retry shortly',
+        {
+          headers: { 'Retry-After': '1' },
+        },
+      );
+    }
+    logger.error({ err: error }, 'unhandled error');
+    return problemResponse(c, 'internal_error', 'an unexpected error occurred');
+  });
+
+  return app;
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '57P01', // admin_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+]);
+
+/** Connection-level failures of Postgres and friends: the client should retry, not report a bug. */
+function isUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 4; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+function allowedMethods(app: OpenAPIHono<AppEnv>, path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === 'ALL' || route.path.includes('*')) continue;
+    const pattern = new RegExp(
+      `^${route.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '[^/]+')}/?$`,
+    );
+    if (pattern.test(path)) methods.add(route.method);
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
+}

@@ -1,0 +1,66 @@
+import type { MiddlewareHandler } from 'hono';
+import { errors as joseErrors, jwtVerify } from 'jose';
+import { AppError } from '../../lib/errors.js';
+import type { AppEnv, AuthUser } from '../context.js';
+
+export interface TokenVerifier {
+  verify(token: string): Promise<AuthUser>;
+}
+
+const NUMERIC_SUB = /^[1-9][0-9]{0,15}$/;
+
+/**
+ * HS256 bearer tokens as the contract defines them: `exp` required, user id from the integer
+ * `user_id` claim (the original gateway's tokengen) or a numeric-string `sub`, admin by `role`.
+ */
+export function createTokenVerifier(secret: string): TokenVerifier {
+  const key = new TextEncoder().encode(secret);
+  return {
+    async verify(token) {
+      let payload: Record<string, unknown>;
+      try {
+        ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp'] }));
+      } catch (error) {
+        const detail = error instanceof joseErrors.JWTExpired ? 'token has expired' : 'invalid token';
+        throw new AppError('unauthenticated', detail, { cause: error });
+      }
+      const id = userIdOf(payload);
+      if (id === undefined) throw new AppError('unauthenticated', 'token does not name a valid user');
+      return { id, admin: payload.role === 'admin' };
+    },
+  };
+}
+
+function userIdOf(payload: Record<string, unknown>): number | undefined {
+  const claim = payload.user_id;
+  if (claim !== undefined) {
+    return typeof claim === 'number' && Number.isSafeInteger(claim) && claim > 0 ? claim : undefined;
+  }
+  const sub = payload.sub;
+  if (typeof sub === 'string' && NUMERIC_SUB.test(sub)) {
+    const id = Number(sub);
+    return Number.isSafeInteger(id) ? id : undefined;
+  }
+  return undefined;
+}
+
+function bearerToken(header: string | undefined): string {
+  if (!header) throw new AppError('unauthenticated', 'missing authorization header');
+  const match = /^Bearer +(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) throw new AppError('unauthenticated', 'authorization header must be "Bearer <token>"');
+  return match[1];
+}
+
+/** Requires a valid token; with `admin: true` also the admin role (403 otherwise). */
+export function authenticate(
+  verifier: TokenVerifier,
+  options: { admin?: boolean } = {},
+): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const user = await verifier.verify(bearerToken(c.req.header('authorization')));
+    c.set('user', user);
+    if (options.admin && !user.admin)
+      throw new AppError('forbidden', 'this operation requires the admin role');
+    await next();
+  };
+}

@@ -1,0 +1,213 @@
+import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from '../lib/errors.js';
+import type { AppEnv, AuthUser } from './context.js';
+import { authenticate, type TokenVerifier } from './middleware/auth.js';
+import { PROBLEM_CONTENT_TYPE } from './problem.js';
+import { ProblemSchema } from './schemas/common.js';
+
+type Schema = z.ZodType;
+type Access = 'public' | 'user' | 'admin';
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  headers?: Record<string, { description: string; schema: { type: 'string' | 'integer' } }>;
+}
+
+export interface RouteSpec<
+  P extends Schema | undefined,
+  Q extends Schema | undefined,
+  B extends Schema | undefined,
+> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** OpenAPI path template, e.g. `/api/v1/products/{id}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  access: Access;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** A body is required unless this is false (an absent body then validates as `{}`). */
+  bodyRequired?: boolean;
+  /** Request headers, for the document only (handlers read them themselves). */
+  headers?: z.ZodObject;
+  responses: Record<number, ResponseSpec>;
+  /** Business errors this route can answer with, documented as problem responses. */
+  errors?: ErrorCode[];
+  /** Error code per top-level input field; fields not listed fail with `invalid_argument`. */
+  fieldCodes?: Partial<Record<string, ErrorCode>>;
+}
+
+export interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  user: AuthUser | undefined;
+}
+
+export type RouteHandler<P, Q, B> = (
+  c: Context<AppEnv>,
+  input: RouteInput<P, Q, B>,
+) => Response | Promise<Response>;
+
+export interface Router {
+  route<
+    P extends Schema | undefined = undefined,
+    Q extends Schema | undefined = undefined,
+    B extends Schema | undefined = undefined,
+  >(spec: RouteSpec<P, Q, B>, handler: RouteHandler<Out<P>, Out<Q>, Out<B>>): void;
+}
+
+/**
+ * Declares routes once for both runtime and documentation: the spec is registered in the
+ * OpenAPI document, and the same zod schemas validate params, query and body. Bodies are
+ * parsed here rather than by a content-type-gated validator so that malformed, empty and
+ * non-object bodies all fail the same way (`invalid_request`), whatever the Content-Type,
+ * as the original gateway's clients expect.
+ */
+export function createRouter(app: OpenAPIHono<AppEnv>, verifier: TokenVerifier): Router {
+  return {
+    route(spec, handler) {
+      app.openAPIRegistry.registerPath(documentRoute(spec));
+      const guards =
+        spec.access === 'public' ? [] : [authenticate(verifier, { admin: spec.access === 'admin' })];
+      const honoPath = spec.path.replace(/\{(\w+)\}/g, ':$1');
+      app.on([spec.method.toUpperCase()], [honoPath], ...guards, async (c) => {
+        const input = {
+          params: spec.params ? validate(spec.params, c.req.param(), 'params', spec.fieldCodes) : undefined,
+          query: spec.query ? validate(spec.query, c.req.query(), 'query', spec.fieldCodes) : undefined,
+          body: spec.body
+            ? validate(spec.body, await readJsonBody(c, spec.bodyRequired ?? true), 'body', spec.fieldCodes)
+            : undefined,
+          user: c.get('user'),
+        };
+        return handler(c, input as never);
+      });
+    },
+  };
+}
+
+async function readJsonBody(c: Context<AppEnv>, required: boolean): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === '') {
+    if (required) throw new AppError('invalid_request', 'request body is required');
+    return {};
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new AppError('invalid_request', 'request body is not valid JSON', { cause: error });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new AppError('invalid_request', 'request body must be a JSON object');
+  }
+  return value;
+}
+
+function validate<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  part: 'params' | 'query' | 'body',
+  fieldCodes: Partial<Record<string, ErrorCode>> = {},
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const errors: FieldError[] = result.error.issues.map((issue) => ({
+    field: issue.path.map(String).join('.') || part,
+    message: issue.message,
+  }));
+  const codes = result.error.issues.map((issue) => issueCode(issue, value, part, fieldCodes));
+  // A value of the wrong JSON type is a malformed request, whatever else is wrong.
+  const code = codes.includes('invalid_request') ? 'invalid_request' : (codes[0] ?? 'invalid_argument');
+  const index = codes.indexOf(code);
+  throw new AppError(code, errors[index]?.message ?? 'invalid input', { errors });
+}
+
+function issueCode(
+  issue: z.core.$ZodIssue,
+  input: unknown,
+  part: 'params' | 'query' | 'body',
+  fieldCodes: Partial<Record<string, ErrorCode>>,
+): ErrorCode {
+  const field = issue.path[0];
+  const fieldCode = (typeof field === 'string' ? fieldCodes[field] : undefined) ?? 'invalid_argument';
+  if (part !== 'body') return fieldCode;
+  const value = valueAt(input, issue.path);
+  if (value === undefined || value === null) return fieldCode;
+  if (issue.code === 'invalid_type') return 'invalid_request';
+  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value))
+    return 'invalid_request';
+  return fieldCode;
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let current = input;
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function documentRoute(spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>) {
+  const codes = new Set<ErrorCode>(spec.errors ?? []);
+  if (spec.params || spec.query || spec.body) {
+    for (const code of Object.values(spec.fieldCodes ?? {})) if (code) codes.add(code);
+  }
+  if (spec.body) codes.add('invalid_request');
+  if (spec.access !== 'public') codes.add('unauthenticated');
+  if (spec.access === 'admin') codes.add('forbidden');
+  if (spec.method !== 'get' && spec.body) codes.add('payload_too_large');
+  codes.add('internal_error');
+
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const { status } = ERROR_CODES[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+
+  const responses: Record<string, object> = {};
+  for (const [status, response] of Object.entries(spec.responses)) {
+    responses[status] = {
+      description: response.description,
+      ...(response.headers ? { headers: response.headers } : {}),
+      ...(response.schema ? { content: { 'application/json': { schema: response.schema } } } : {}),
+    };
+  }
+  for (const [status, statusCodes] of byStatus) {
+    responses[String(status)] = {
+      description: `Problem: ${statusCodes.map((code) => `\`${code}\``).join(', ')}`,
+      content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+    };
+  }
+
+  return createRoute({
+    method: spec.method,
+    path: spec.path,
+    operationId: spec.operationId,
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    tags: spec.tags,
+    ...(spec.access === 'public' ? {} : { security: [{ bearerAuth: [] }] }),
+    request: {
+      ...(spec.params ? { params: spec.params as z.ZodObject } : {}),
+      ...(spec.query ? { query: spec.query as z.ZodObject } : {}),
+      ...(spec.headers ? { headers: spec.headers } : {}),
+      ...(spec.body
+        ? {
+            body: {
+              required: spec.bodyRequired ?? true,
+              content: { 'application/json': { schema: spec.body } },
+            },
+          }
+        : {}),
+    },
+    responses: responses as never,
+  });
+}

@@ -1,0 +1,90 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Registry } from 'prom-client';
+import type { AppEnv } from '../context.js';
+
+const require = createRequire(import.meta.url);
+const SWAGGER_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
+const ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'swagger-ui-standalone-preset.js': 'text/javascript; charset=utf-8',
+};
+
+const DOCS_HTML = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Commerce API reference</title>
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="reference"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({
+      url: '/openapi.json',
+      dom_id: '#reference',
+      deepLinking: true,
+      persistAuthorization: true,
+      presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+      layout: 'StandaloneLayout',
+    });
+  </script>
+</body>
+</html>`;
+
+/**
+ * The OpenAPI document (generated from the route declarations), an interactive reference
+ * served entirely from local assets (works with no internet access) and Prometheus metrics.
+ */
+export function registerDocsRoutes(app: OpenAPIHono<AppEnv>, { metrics }: { metrics: Registry }): void {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'HS256 token with `exp` and an integer `user_id` (or numeric `sub`); `role: "admin"` for admin routes.',
+  });
+
+  let document: unknown;
+  app.get('/openapi.json', (c) => {
+    document ??= app.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: {
+        title: 'Commerce API',
+        version: '1.0.0',
+        description:
+          'Catalog, inventory, carts, checkout and orders. Errors are RFC 9457 problem documents with a stable `code`.',
+      },
+      tags: [
+        { name: 'Catalog', description: 'Products and stock' },
+        { name: 'Cart', description: "The signed-in user's cart" },
+        { name: 'Operations', description: 'Health, readiness, metrics and documentation' },
+      ],
+    });
+    return c.json(document);
+  });
+
+  app.get('/docs', (c) => c.html(DOCS_HTML));
+
+  const assetCache = new Map<string, string>();
+  app.get('/docs/assets/:file', async (c) => {
+    const file = c.req.param('file');
+    const type = ASSETS[file];
+    if (!type) return c.notFound();
+    let body = assetCache.get(file);
+    if (body === undefined) {
+      body = await readFile(join(SWAGGER_DIR, file), 'utf8');
+      assetCache.set(file, body);
+    }
+    return c.body(body, 200, { 'Content-Type': type, 'Cache-Control': 'public, max-age=86400' });
+  });
+
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.metrics(), 200, { 'Content-Type': metrics.contentType }),
+  );
+}

@@ -1,0 +1,55 @@
+import { z } from '@hono/zod-openapi';
+import { ERROR_CODES } from '../../lib/errors.js';
+
+const MAX_ID = Number.MAX_SAFE_INTEGER;
+
+/** A positive 64-bit id in a path segment, limited to what JSON numbers carry exactly. */
+export const pathId = (name: string, example = 1) =>
+  z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, `${name} must be a positive integer`)
+    .transform(Number)
+    .refine((id) => id <= MAX_ID, `${name} must be at most ${MAX_ID}`)
+    .openapi({ param: { name, in: 'path' }, example: String(example), type: 'integer' });
+
+export const pathUuid = (name: string) =>
+  z
+    .string()
+    .regex(
+      /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+      `${name} must be a UUID`,
+    )
+    .transform((s) => s.toLowerCase())
+    .openapi({ param: { name, in: 'path' }, format: 'uuid' });
+
+/** A non-negative integer in the query string. */
+export const queryInt = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,16}$/, `${name} must be an integer`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`)
+    .openapi({ param: { name, in: 'query' }, type: 'integer', minimum: min, maximum: max });
+
+/** A positive id in a JSON body. Type errors (strings, fractions, unsafe integers) are invalid_request. */
+export const bodyId = (name: string) =>
+  z.number().int().positive(`${name} must be positive`).openapi({ example: 1 });
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: 'urn:commerce:problem:not_found' }),
+    title: z.string().openapi({ example: 'Not found' }),
+    status: z.number().int().openapi({ example: 404 }),
+    detail: z.string().openapi({ example: 'product 42 not found' }),
+    code: z.enum(Object.keys(ERROR_CODES) as [keyof typeof ERROR_CODES, ...(keyof typeof ERROR_CODES)[]]),
+    error: z.string().openapi({ description: 'Repeats `detail`, for clients of the original gateway.' }),
+    request_id: z.string(),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: 'Present on validation failures: one entry per offending field.' }),
+  })
+  .catchall(z.unknown())
+  .openapi('Problem', { description: "RFC 9457 problem details with the contract's stable `code`." });
+
+export const Timestamp = z.string().openapi({ format: 'date-time', example: '2026-01-01T12:00:00.000Z' });

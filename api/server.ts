@@ -1,0 +1,82 @@
+import { serve } from '@hono/node-server';
+import { Connection } from '@temporalio/client';
+import { sql } from 'drizzle-orm';
+import { createDatabase } from '../db/client.js';
+import { ConfigError, loadConfig } from '../lib/config.js';
+import { createLogger } from '../lib/logger.js';
+import { createRedisClient } from '../lib/redis.js';
+import { createCatalogService } from '../services/catalog/catalog.service.js';
+import { createApp } from './app.js';
+import { createMetricsRegistry } from './metrics.js';
+
+/** API entrypoint: reads config, opens connections, serves HTTP, drains on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, name: 'api' });
+  if (!config.database.url)
+    throw new ConfigError(['DATABASE_URL: required to run the API on its own (npm start provides one)']);
+
+  const database = createDatabase(config.database.url, {
+    max: config.database.poolMax,
+    applicationName: 'commerce-api',
+  });
+  const redis = config.redis.url ? createRedisClient(config.redis.url, logger, 'commerce-api') : undefined;
+  if (!redis) logger.warn('REDIS_URL is not set: cart caching is off and rate limits are per process');
+  const temporal = await Connection.connect({ address: config.temporal.address ?? 'localhost:7233' }).catch(
+    (error) => {
+      logger.warn({ err: error }, 'Temporal is not reachable yet; readiness reports it until it is');
+      return Connection.lazy({ address: config.temporal.address ?? 'localhost:7233' });
+    },
+  );
+
+  const metrics = createMetricsRegistry({ defaultMetrics: true, service: 'api' });
+  const app = createApp({
+    logger,
+    jwtSecret: config.auth.jwtSecret,
+    metrics,
+    readiness: {
+      postgres: async () => {
+        await database.db.execute(sql`select 1`);
+        return 'ok';
+      },
+      redis: async () => {
+        if (!redis) return 'disabled';
+        await redis.ping();
+        return 'ok';
+      },
+      temporal: async () => {
+        await temporal.workflowService.getSystemInfo({});
+        return 'ok';
+      },
+    },
+    services: { catalog: createCatalogService({ db: database.db }) },
+  });
+
+  const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, (info) => {
+    logger.info({ port: info.port }, `API listening on http://localhost:${info.port}`);
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining HTTP connections');
+    const forced = setTimeout(() => {
+      logger.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, 15_000);
+    forced.unref();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.allSettled([database.close(), temporal.close(), redis?.quit()]);
+    logger.info('API stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,206 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** The original gateway's default secret, so tokens minted by its `tokengen` keep working in development. */
+export const DEV_JWT_SECRET = 'Yn8x85spEjIXQnGlmaWAqbX9I6RS3ts2TBXUXQoyi2g=';
+export const DEV_WEBHOOK_SECRET = 'whsec_development_only';
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a duration like 500ms, 30s, 5m, 1h or milliseconds, got "${text}"`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, ctx) => {
+      const value = Number(text);
+      if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer in ${min}..${max}, got "${text}"` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const ratio = (fallback: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, ctx) => {
+      const value = Number(text);
+      if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+        ctx.addIssue({ code: 'custom', message: `expected a number in 0..1, got "${text}"` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+/** Unset and empty mean the same thing for optional URLs. */
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text.trim() === '') return undefined;
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected a URL' });
+        return z.NEVER;
+      }
+      if (!protocols.includes(url.protocol)) {
+        ctx.addIssue({ code: 'custom', message: `expected a ${protocols.join(' or ')} URL` });
+        return z.NEVER;
+      }
+      return text;
+    });
+
+const hostPort = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    if (text === undefined || text.trim() === '') return undefined;
+    if (!/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(text)) {
+      ctx.addIssue({ code: 'custom', message: 'expected host:port' });
+      return z.NEVER;
+    }
+    return text;
+  });
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  HTTP_PORT: integer(8080, 0, 65535),
+  PUBLIC_BASE_URL: optionalUrl(['http:', 'https:']),
+  /** Unset: `npm start` runs an embedded Postgres; the API and worker alone require it. */
+  DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
+  DATABASE_POOL_MAX: integer(10, 1, 1000),
+  /** Unset: `npm start` uses a local redis-server when installed; otherwise caching is off. */
+  REDIS_URL: optionalUrl(['redis:', 'rediss:']),
+  /** Unset: `npm start` runs the Temporal dev server; the API and worker alone default to localhost:7233. */
+  TEMPORAL_ADDRESS: hostPort,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Prepended to every task queue name; lets several deployments or test runs share one namespace. */
+  TEMPORAL_TASK_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore only')
+    .default(''),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  TEMPORAL_UI_PORT: integer(8233, 1, 65535),
+  TEMPORAL_PORT: integer(7233, 1, 65535),
+  DATA_DIR: z.string().min(1).default('.data'),
+  JWT_SECRET: z.string().min(16, 'at least 16 characters').default(DEV_JWT_SECRET),
+  PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').default(DEV_WEBHOOK_SECRET),
+  PAYMENT_FAILURE_RATE: ratio(0),
+  RESERVATION_TTL: duration('5m'),
+  RESERVATION_SWEEP_GRACE: duration('1m'),
+  CHECKOUT_WAIT_MS: integer(10_000, 0, 600_000),
+  RATE_LIMIT_RPS: integer(10, 0, 1_000_000),
+  RATE_LIMIT_BURST: integer(20, 1, 1_000_000),
+  CART_CACHE_TTL: duration('15m'),
+  CART_CACHE_JITTER: duration('5m'),
+  CART_IDLE_TTL: duration('90d'),
+});
+
+type Env = z.output<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  logLevel: Env['LOG_LEVEL'];
+  http: { host: string; port: number; publicBaseUrl: string | undefined };
+  database: { url: string | undefined; poolMax: number };
+  redis: { url: string | undefined };
+  temporal: {
+    address: string | undefined;
+    namespace: string;
+    taskQueuePrefix: string;
+    cliPath: string | undefined;
+    port: number;
+    uiPort: number;
+  };
+  dataDir: string;
+  auth: { jwtSecret: string };
+  payments: { webhookSecret: string; failureRate: number };
+  checkout: { reservationTtlMs: number; reservationSweepGraceMs: number; waitMs: number };
+  rateLimit: { rps: number; burst: number };
+  cart: { cacheTtlMs: number; cacheJitterMs: number; idleTtlMs: number };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/**
+ * Reads and validates the environment once. Returns a frozen, typed object, or throws
+ * a ConfigError listing every bad variable. Nothing else in the code base reads process.env.
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+  if (env.NODE_ENV === 'production') {
+    if (env.JWT_SECRET === DEV_JWT_SECRET) problems.push('JWT_SECRET: must be set in production');
+    if (env.PAYMENT_WEBHOOK_SECRET === DEV_WEBHOOK_SECRET) {
+      problems.push('PAYMENT_WEBHOOK_SECRET: must be set in production');
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return deepFreeze({
+    env: env.NODE_ENV,
+    logLevel: env.LOG_LEVEL,
+    http: { host: env.HTTP_HOST, port: env.HTTP_PORT, publicBaseUrl: env.PUBLIC_BASE_URL },
+    database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX },
+    redis: { url: env.REDIS_URL },
+    temporal: {
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueuePrefix: env.TEMPORAL_TASK_QUEUE_PREFIX,
+      cliPath: env.TEMPORAL_CLI_PATH,
+      port: env.TEMPORAL_PORT,
+      uiPort: env.TEMPORAL_UI_PORT,
+    },
+    dataDir: env.DATA_DIR,
+    auth: { jwtSecret: env.JWT_SECRET },
+    payments: { webhookSecret: env.PAYMENT_WEBHOOK_SECRET, failureRate: env.PAYMENT_FAILURE_RATE },
+    checkout: {
+      reservationTtlMs: env.RESERVATION_TTL,
+      reservationSweepGraceMs: env.RESERVATION_SWEEP_GRACE,
+      waitMs: env.CHECKOUT_WAIT_MS,
+    },
+    rateLimit: { rps: env.RATE_LIMIT_RPS, burst: env.RATE_LIMIT_BURST },
+    cart: {
+      cacheTtlMs: env.CART_CACHE_TTL,
+      cacheJitterMs: env.CART_CACHE_JITTER,
+      idleTtlMs: env.CART_IDLE_TTL,
+    },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

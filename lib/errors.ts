@@ -1,0 +1,76 @@
+/**
+ * The closed set of error codes of the public contract, each with its HTTP status
+ * and a short human title. Domain code throws AppError with one of these codes;
+ * each edge (HTTP, Temporal activities) maps it exactly once.
+ */
+export const ERROR_CODES = {
+  invalid_request: { status: 400, title: 'Invalid request' },
+  invalid_argument: { status: 400, title: 'Invalid argument' },
+  invalid_product_id: { status: 400, title: 'Invalid product id' },
+  invalid_quantity: { status: 400, title: 'Invalid quantity' },
+  missing_idempotency_key: { status: 400, title: 'Missing idempotency key' },
+  unauthenticated: { status: 401, title: 'Unauthenticated' },
+  payment_declined: { status: 402, title: 'Payment declined' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  checkout_in_progress: { status: 409, title: 'Checkout in progress' },
+  insufficient_stock: { status: 409, title: 'Insufficient stock' },
+  product_unavailable: { status: 409, title: 'Product unavailable' },
+  reservation_expired: { status: 409, title: 'Reservation expired' },
+  checkout_cancelled: { status: 409, title: 'Checkout cancelled' },
+  checkout_not_cancellable: { status: 409, title: 'Checkout not cancellable' },
+  order_not_cancellable: { status: 409, title: 'Order not cancellable' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  cart_full: { status: 422, title: 'Cart full' },
+  cart_empty: { status: 422, title: 'Cart empty' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal_error: { status: 500, title: 'Internal error' },
+  service_unavailable: { status: 503, title: 'Service unavailable' },
+  timeout: { status: 504, title: 'Timeout' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export interface AppErrorOptions {
+  /** Validation failures, one per offending field. */
+  errors?: FieldError[];
+  /** Extra members for the problem document (snake_case, public). */
+  extra?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly code: ErrorCode;
+  readonly errors: FieldError[] | undefined;
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.errors = options.errors;
+    this.extra = options.extra;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** Recognises an AppError by shape, so copies of this module in other bundles still match. */
+export function isAppError(error: unknown): error is AppError {
+  return (
+    error instanceof Error && error.name === 'AppError' && isErrorCode((error as { code?: unknown }).code)
+  );
+}

@@ -1,0 +1,198 @@
+import { and, asc, eq, gt, gte, ilike, inArray, isNull, lte, or, type SQL, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../../db/client.js';
+import { PG, pgErrorCode } from '../../db/client.js';
+import { inventory, products } from '../../db/schema.js';
+import { AppError } from '../../lib/errors.js';
+import { DEFAULT_CURRENCY } from '../../lib/money.js';
+
+export interface Product {
+  id: number;
+  name: string;
+  description: string;
+  priceCents: number;
+  currency: string;
+  imageUrl: string | null;
+  /** on_hand - reserved at the time of the read. */
+  available: number;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+export interface ListProductsQuery {
+  limit: number;
+  /** Exclusive lower bound on the id (keyset pagination). */
+  afterId?: number | undefined;
+  q?: string | undefined;
+  minPriceCents?: number | undefined;
+  maxPriceCents?: number | undefined;
+}
+
+export interface ProductPage {
+  products: Product[];
+  /** Id to continue after, or null on the last page. */
+  nextAfterId: number | null;
+}
+
+export interface NewProduct {
+  name: string;
+  description?: string | undefined;
+  priceCents: number;
+  currency?: string | undefined;
+  imageUrl?: string | null | undefined;
+  stock?: number | undefined;
+  /** Optional idempotency key: a repeated create with the same key returns the first product. */
+  creationKey?: string | undefined;
+}
+
+export interface ProductPatch {
+  name?: string | undefined;
+  description?: string | undefined;
+  priceCents?: number | undefined;
+  currency?: string | undefined;
+  imageUrl?: string | null | undefined;
+}
+
+const productColumns = {
+  id: products.id,
+  name: products.name,
+  description: products.description,
+  priceCents: products.priceCents,
+  currency: products.currency,
+  imageUrl: products.imageUrl,
+  available: sql<number>`coalesce(${inventory.onHand} - ${inventory.reserved}, 0)`.mapWith(Number),
+  createdAt: products.createdAt,
+  updatedAt: products.updatedAt,
+  deletedAt: products.deletedAt,
+};
+
+/** Escapes LIKE metacharacters so a search for `50%` matches the text literally. */
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+}
+
+export type CatalogService = ReturnType<typeof createCatalogService>;
+
+/** Products and their availability. Reads never return soft-deleted products unless asked. */
+export function createCatalogService({ db }: { db: Db }) {
+  const selectProducts = (executor: DbOrTx = db) =>
+    executor.select(productColumns).from(products).leftJoin(inventory, eq(inventory.productId, products.id));
+
+  async function findLive(id: number, executor: DbOrTx = db): Promise<Product | undefined> {
+    const [row] = await selectProducts(executor).where(and(eq(products.id, id), isNull(products.deletedAt)));
+    return row;
+  }
+
+  return {
+    /** One page of live products ordered by id, filtered by text and price. */
+    async list(query: ListProductsQuery): Promise<ProductPage> {
+      const conditions: SQL[] = [isNull(products.deletedAt)];
+      if (query.afterId !== undefined) conditions.push(gt(products.id, query.afterId));
+      if (query.q) {
+        const pattern = likePattern(query.q);
+        const match = or(ilike(products.name, pattern), ilike(products.description, pattern));
+        if (match) conditions.push(match);
+      }
+      if (query.minPriceCents !== undefined) conditions.push(gte(products.priceCents, query.minPriceCents));
+      if (query.maxPriceCents !== undefined) conditions.push(lte(products.priceCents, query.maxPriceCents));
+      const rows = await selectProducts()
+        .where(and(...conditions))
+        .orderBy(asc(products.id))
+        .limit(query.limit + 1);
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      return { products: page, nextAfterId: rows.length > query.limit && last ? last.id : null };
+    },
+
+    /** A live product; not_found when unknown or deleted. */
+    async get(id: number): Promise<Product> {
+      const product = await findLive(id);
+      if (!product) throw new AppError('not_found', `product ${id} not found`);
+      return product;
+    },
+
+    /** Products by id, deleted ones included (carts and orders still show them). */
+    async getMany(ids: readonly number[], executor: DbOrTx = db): Promise<Map<number, Product>> {
+      if (ids.length === 0) return new Map();
+      const rows = await selectProducts(executor).where(inArray(products.id, [...new Set(ids)]));
+      return new Map(rows.map((row) => [row.id, row]));
+    },
+
+    /** Whether a live product exists; used by carts to refuse deleted products. */
+    async exists(id: number, executor: DbOrTx = db): Promise<boolean> {
+      const [row] = await executor
+        .select({ id: products.id })
+        .from(products)
+        .where(and(eq(products.id, id), isNull(products.deletedAt)));
+      return row !== undefined;
+    },
+
+    /**
+     * Creates a product and its stock row in one transaction. Idempotent when given a
+     * creation key: the retry returns the product the first call made (`created: false`).
+     */
+    async create(input: NewProduct): Promise<{ product: Product; created: boolean }> {
+      if (input.creationKey) {
+        const existing = await findByCreationKey(input.creationKey);
+        if (existing) return { product: existing, created: false };
+      }
+      try {
+        const id = await db.transaction(async (tx) => {
+          const [row] = await tx
+            .insert(products)
+            .values({
+              name: input.name,
+              description: input.description ?? '',
+              priceCents: input.priceCents,
+              currency: input.currency ?? DEFAULT_CURRENCY,
+              imageUrl: input.imageUrl ?? null,
+              creationKey: input.creationKey ?? null,
+            })
+            .returning({ id: products.id });
+          if (!row) throw new Error('insert returned no row');
+          await tx.insert(inventory).values({ productId: row.id, onHand: input.stock ?? 0, reserved: 0 });
+          return row.id;
+        });
+        return { product: await this.get(id), created: true };
+      } catch (error) {
+        if (input.creationKey && pgErrorCode(error) === PG.uniqueViolation) {
+          const existing = await findByCreationKey(input.creationKey);
+          if (existing) return { product: existing, created: false };
+        }
+        throw error;
+      }
+    },
+
+    /** Partial update of a live product. A price change affects future checkouts only. */
+    async update(id: number, patch: ProductPatch): Promise<Product> {
+      const changes = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+      if (Object.keys(changes).length > 0) {
+        const updated = await db
+          .update(products)
+          .set({ ...changes, updatedAt: sql`now()` })
+          .where(and(eq(products.id, id), isNull(products.deletedAt)))
+          .returning({ id: products.id });
+        if (updated.length === 0) throw new AppError('not_found', `product ${id} not found`);
+      }
+      return this.get(id);
+    },
+
+    /** Hides a product from the catalog and from new cart adds; keeps it for history. Idempotent. */
+    async softDelete(id: number): Promise<void> {
+      const [row] = await db
+        .update(products)
+        .set({
+          deletedAt: sql`coalesce(${products.deletedAt}, now())`,
+          updatedAt: sql`case when ${products.deletedAt} is null then now() else ${products.updatedAt} end`,
+        })
+        .where(eq(products.id, id))
+        .returning({ id: products.id });
+      if (!row) throw new AppError('not_found', `product ${id} not found`);
+    },
+  };
+
+  async function findByCreationKey(key: string): Promise<Product | undefined> {
+    const [row] = await selectProducts().where(eq(products.creationKey, key));
+    return row;
+  }
+}
