@@ -11,11 +11,11 @@ import {
 import { createTestDatabase, type TestDatabase } from '../test/support/db.js';
 
 let db: TestDatabase;
-let app: ReturnType<typeof createTestApp>;
+let app: ReturnType<typeof createTestApp>['app'];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  app = createTestApp({ db });
+  ({ app } = createTestApp({ db }));
 });
 afterAll(async () => {
   await db?.destroy();
@@ -182,7 +182,7 @@ describe('HTTP edge', () => {
 
 describe('readiness', () => {
   it('is 200 when every check passes, treating a disabled Redis as fine', async () => {
-    const ready = createTestApp({
+    const { app: ready } = createTestApp({
       db,
       readiness: { postgres: async () => 'ok', redis: async () => 'disabled' },
     });
@@ -192,7 +192,7 @@ describe('readiness', () => {
   });
 
   it('is 503 naming the failing check', async () => {
-    const failing = createTestApp({
+    const { app: failing } = createTestApp({
       db,
       readiness: {
         postgres: async () => 'ok',

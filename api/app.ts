@@ -5,7 +5,9 @@ import { HTTPException } from 'hono/http-exception';
 import type { Registry } from 'prom-client';
 import { isAppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import type { CartService } from '../services/cart/cart.service.js';
 import type { CatalogService } from '../services/catalog/catalog.service.js';
+import type { InventoryService } from '../services/inventory/inventory.service.js';
 import type { AppEnv } from './context.js';
 import { createHttpMetrics } from './metrics.js';
 import { accessLog } from './middleware/access-log.js';
@@ -13,8 +15,10 @@ import { createTokenVerifier } from './middleware/auth.js';
 import { requestId } from './middleware/request-id.js';
 import { problemResponse } from './problem.js';
 import { createRouter } from './route.js';
+import { registerCartRoutes } from './routes/cart.routes.js';
 import { registerDocsRoutes } from './routes/docs.routes.js';
 import { type ReadinessCheck, registerHealthRoutes } from './routes/health.routes.js';
+import { registerInventoryRoutes } from './routes/inventory.routes.js';
 import { registerProductRoutes } from './routes/products.routes.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -26,6 +30,8 @@ export interface AppDeps {
   readiness: Record<string, ReadinessCheck>;
   services: {
     catalog: CatalogService;
+    inventory: InventoryService;
+    cart: CartService;
   };
 }
 
@@ -51,6 +57,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   registerHealthRoutes(router, { checks: deps.readiness });
   registerProductRoutes(router, deps.services);
+  registerInventoryRoutes(router, deps.services);
+  registerCartRoutes(router, deps.services);
   registerDocsRoutes(app, { metrics: deps.metrics });
 
   app.notFound((c) => {

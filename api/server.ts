@@ -2,10 +2,11 @@ import { serve } from '@hono/node-server';
 import { Connection } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import { createDatabase } from '../db/client.js';
+import { systemClock } from '../lib/clock.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { createRedisClient } from '../lib/redis.js';
-import { createCatalogService } from '../services/catalog/catalog.service.js';
+import { createServices } from '../services/index.js';
 import { createApp } from './app.js';
 import { createMetricsRegistry } from './metrics.js';
 
@@ -49,7 +50,14 @@ async function main(): Promise<void> {
         return 'ok';
       },
     },
-    services: { catalog: createCatalogService({ db: database.db }) },
+    services: createServices({
+      db: database.db,
+      redis,
+      logger,
+      metrics,
+      clock: systemClock,
+      cart: { cacheTtlMs: config.cart.cacheTtlMs, cacheJitterMs: config.cart.cacheJitterMs },
+    }),
   });
 
   const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, (info) => {

@@ -4,7 +4,9 @@ import {
   check,
   index,
   integer,
+  pgSequence,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -55,5 +57,101 @@ export const inventory = pgTable(
   (t) => [
     check('inventory_on_hand_nonnegative', sql`${t.onHand} >= 0`),
     check('inventory_reserved_bounds', sql`${t.reserved} >= 0 and ${t.reserved} <= ${t.onHand}`),
+  ],
+);
+
+export const RESERVATION_STATUSES = ['RESERVED', 'COMMITTED', 'RELEASED', 'EXPIRED'] as const;
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+
+/**
+ * Stock held for a checkout: one row per (checkout, product). Owned by services/inventory.
+ * RESERVED rows are counted in inventory.reserved; COMMITTED rows have left on_hand for good.
+ */
+export const reservations = pgTable(
+  'reservations',
+  {
+    id: uuid().primaryKey(),
+    checkoutId: uuid().notNull(),
+    productId: bigint({ mode: 'number' })
+      .notNull()
+      .references(() => products.id),
+    quantity: integer().notNull(),
+    status: text({ enum: RESERVATION_STATUSES }).notNull(),
+    expiresAt: timestamp({ withTimezone: true, precision: 6 }).notNull(),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('reservations_checkout_product_idx').on(t.checkoutId, t.productId),
+    index('reservations_live_expiry_idx').on(t.expiresAt).where(sql`${t.status} = 'RESERVED'`),
+    check('reservations_quantity_positive', sql`${t.quantity} > 0`),
+    check('reservations_status_known', sql`${t.status} in ('RESERVED', 'COMMITTED', 'RELEASED', 'EXPIRED')`),
+  ],
+);
+
+export const STOCK_MOVEMENT_REASONS = ['RESTOCK', 'ADJUSTMENT'] as const;
+
+/**
+ * Ledger of on_hand changes made outside checkouts. The unique (reason, reference, product)
+ * makes a restock for a cancelled order apply once, however often it is retried.
+ */
+export const stockMovements = pgTable(
+  'stock_movements',
+  {
+    id: uuid().primaryKey(),
+    productId: bigint({ mode: 'number' })
+      .notNull()
+      .references(() => products.id),
+    delta: integer().notNull(),
+    reason: text({ enum: STOCK_MOVEMENT_REASONS }).notNull(),
+    reference: text().notNull(),
+    createdAt: timestamp({ withTimezone: true, precision: 6 }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('stock_movements_reference_idx').on(t.reason, t.reference, t.productId),
+    check('stock_movements_reason_known', sql`${t.reason} in ('RESTOCK', 'ADJUSTMENT')`),
+  ],
+);
+
+/**
+ * Every cart write takes the next value: versions grow in commit order per cart (writers hold
+ * the cart row lock) and never repeat across a purge and re-creation, so the cache can fence
+ * stale fills by comparing versions.
+ */
+export const cartVersions = pgSequence('cart_versions', { startWith: 1 });
+
+/** One cart per user. Owned by services/cart. */
+export const carts = pgTable(
+  'carts',
+  {
+    id: uuid().primaryKey(),
+    userId: bigint({ mode: 'number' }).notNull(),
+    version: bigint({ mode: 'number' }).notNull(),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('carts_user_idx').on(t.userId),
+    index('carts_updated_at_idx').on(t.updatedAt),
+    check('carts_user_positive', sql`${t.userId} > 0`),
+  ],
+);
+
+export const cartItems = pgTable(
+  'cart_items',
+  {
+    cartId: uuid()
+      .notNull()
+      .references(() => carts.id, { onDelete: 'cascade' }),
+    productId: bigint({ mode: 'number' })
+      .notNull()
+      .references(() => products.id),
+    quantity: integer().notNull(),
+    /** The cart version that last wrote this line: identifies exactly what a checkout bought. */
+    version: bigint({ mode: 'number' }).notNull(),
+    addedAt: timestamp({ withTimezone: true, precision: 6 }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true, precision: 6 }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.cartId, t.productId] }),
+    check('cart_items_quantity_range', sql`${t.quantity} between 1 and 99`),
   ],
 );

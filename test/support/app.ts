@@ -1,29 +1,55 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { type AppDeps, createApp } from '../../api/app.js';
 import type { AppEnv } from '../../api/context.js';
 import { createMetricsRegistry } from '../../api/metrics.js';
+import { type Clock, systemClock } from '../../lib/clock.js';
 import { DEV_JWT_SECRET } from '../../lib/config.js';
 import { signToken } from '../../lib/jwt.js';
 import { createLogger } from '../../lib/logger.js';
-import { createCatalogService } from '../../services/catalog/catalog.service.js';
+import { createServices, type Services } from '../../services/index.js';
 import type { TestDatabase } from './db.js';
 
 export const TEST_JWT_SECRET = DEV_JWT_SECRET;
 
 export interface TestAppOptions {
   db: TestDatabase;
+  redis?: Redis | undefined;
+  clock?: Clock;
   readiness?: AppDeps['readiness'];
 }
 
+export interface TestApp {
+  app: OpenAPIHono<AppEnv>;
+  services: Services;
+  metrics: Registry;
+}
+
+/** Real services over a test database (and Redis, when given), as the API process wires them. */
+export function createTestServices(options: TestAppOptions & { metrics?: Registry }): Services {
+  return createServices({
+    db: options.db.db,
+    redis: options.redis,
+    logger: createLogger({ level: 'silent' }),
+    metrics: options.metrics ?? createMetricsRegistry(),
+    clock: options.clock ?? systemClock,
+    cart: { cacheTtlMs: 15 * 60_000, cacheJitterMs: 5 * 60_000 },
+  });
+}
+
 /** The real app over real services on a test database; requests go through `app.request()`. */
-export function createTestApp(options: TestAppOptions): OpenAPIHono<AppEnv> {
-  return createApp({
+export function createTestApp(options: TestAppOptions): TestApp {
+  const metrics = createMetricsRegistry();
+  const services = createTestServices({ ...options, metrics });
+  const app = createApp({
     logger: createLogger({ level: 'silent' }),
     jwtSecret: TEST_JWT_SECRET,
-    metrics: createMetricsRegistry(),
+    metrics,
     readiness: options.readiness ?? { postgres: async () => 'ok' },
-    services: { catalog: createCatalogService({ db: options.db.db }) },
+    services,
   });
+  return { app, services, metrics };
 }
 
 export const userToken = (userId: number) => signToken(TEST_JWT_SECRET, { userId });
