@@ -1,0 +1,73 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { createMetricsRegistry } from '../api/metrics.js';
+import { createDatabase } from '../db/client.js';
+import { systemClock } from '../lib/clock.js';
+import { ConfigError, loadConfig } from '../lib/config.js';
+import { createLogger } from '../lib/logger.js';
+import { createRedisClient } from '../lib/redis.js';
+import { createServices } from '../services/index.js';
+import { ensureMaintenanceSchedules } from './schedules.js';
+import { ensureSearchAttributes } from './search-attributes.js';
+import { temporalLogger } from './temporal-logger.js';
+import { createWorkers } from './workers.js';
+
+/**
+ * Worker entrypoint: hosts every workflow and activity task queue in one process, registers
+ * search attributes and housekeeping schedules, and drains in-flight tasks on SIGTERM/SIGINT.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, name: 'worker' });
+  if (!config.database.url)
+    throw new ConfigError(['DATABASE_URL: required to run the worker on its own (npm start provides one)']);
+  const address = config.temporal.address ?? 'localhost:7233';
+  const namespace = config.temporal.namespace;
+
+  Runtime.install({ logger: temporalLogger(logger.child({ component: 'temporal' })) });
+
+  const database = createDatabase(config.database.url, {
+    max: config.database.poolMax,
+    applicationName: 'commerce-worker',
+  });
+  const redis = config.redis.url ? createRedisClient(config.redis.url, logger, 'commerce-worker') : undefined;
+  const connection = await NativeConnection.connect({ address });
+  const clientConnection = await Connection.connect({ address });
+  const client = new Client({ connection: clientConnection, namespace });
+
+  const added = await ensureSearchAttributes(clientConnection, namespace);
+  if (added.length > 0) logger.info({ added }, 'registered search attributes');
+
+  const services = createServices({
+    db: database.db,
+    redis,
+    logger,
+    metrics: createMetricsRegistry({ service: 'worker' }),
+    clock: systemClock,
+    cart: { cacheTtlMs: config.cart.cacheTtlMs, cacheJitterMs: config.cart.cacheJitterMs },
+  });
+  const workers = await createWorkers({
+    connection,
+    namespace,
+    taskQueuePrefix: config.temporal.taskQueuePrefix,
+    services,
+    cartIdleMs: config.cart.idleTtlMs,
+    reservationSweepGraceMs: config.checkout.reservationSweepGraceMs,
+  });
+  await ensureMaintenanceSchedules(client, config.temporal.taskQueuePrefix, logger);
+  logger.info({ address, namespace, queues: workers.map((w) => w.options.taskQueue) }, 'worker running');
+
+  // The Runtime shuts workers down on SIGINT/SIGTERM; run() resolves once in-flight tasks finish.
+  try {
+    await Promise.all(workers.map((worker) => worker.run()));
+  } finally {
+    await Promise.allSettled([connection.close(), clientConnection.close(), database.close(), redis?.quit()]);
+    logger.info('worker stopped');
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error(error);
+  process.exit(1);
+});
