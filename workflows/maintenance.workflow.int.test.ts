@@ -114,7 +114,11 @@ describe('maintenance workflows on the real Temporal dev server', () => {
       const { services, workers } = await startWorkers(prefix, clock);
       await services.cart.addItem(201, 3, 1);
       await db.db.execute(sql`update carts set updated_at = now() - interval '100 days' where user_id = 201`);
-      const handle = temporal.client.schedule.getHandle(scheduleId(prefix, MAINTENANCE_SCHEDULES[0]!));
+      const purge = MAINTENANCE_SCHEDULES.find(
+        (schedule) => schedule.workflowType === 'purgeIdleCartsWorkflow',
+      );
+      if (!purge) throw new Error('purge schedule missing');
+      const handle = temporal.client.schedule.getHandle(scheduleId(prefix, purge));
       await withWorkers(workers, async () => {
         await handle.trigger();
         const deadline = Date.now() + 30_000;
