@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDuration } from './duration.js';
+
+describe('parseDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+    ['90d', 7_776_000_000],
+    ['1.5s', 1500],
+    ['250', 250],
+    [' 2m ', 120_000],
+  ])('%j -> %d ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each(['', 'soon', '-5m', '5 m', '5w', '1e3', 'm'])('rejects %j', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+
+  it('formats back in the largest exact unit', () => {
+    expect([300_000, 30_000, 1500, 86_400_000].map(formatDuration)).toEqual(['5m', '30s', '1500ms', '1d']);
+  });
+});
