@@ -154,7 +154,15 @@ describe('HTTP edge', () => {
     };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/health', '/ready', '/api/v1/products', '/api/v1/products/{id}']),
+      expect.arrayContaining([
+        '/health',
+        '/ready',
+        '/openapi.json',
+        '/docs',
+        '/metrics',
+        '/api/v1/products',
+        '/api/v1/products/{id}',
+      ]),
     );
     expect(Object.keys(doc.paths['/api/v1/products/{id}'] ?? {}).sort()).toEqual(['delete', 'get', 'patch']);
   });

@@ -50,6 +50,22 @@ export function registerDocsRoutes(app: OpenAPIHono<AppEnv>, { metrics }: { metr
       'HS256 token with `exp` and an integer `user_id` (or numeric `sub`); `role: "admin"` for admin routes.',
   });
 
+  for (const [path, summary, contentType] of [
+    ['/openapi.json', 'This OpenAPI 3.1 document', 'application/json'],
+    ['/docs', 'Interactive API reference (served from local assets; works offline)', 'text/html'],
+    ['/metrics', 'Prometheus metrics (HTTP traffic, cart cache hit rate, process)', 'text/plain'],
+  ] as const) {
+    app.openAPIRegistry.registerPath({
+      method: 'get',
+      path,
+      summary,
+      tags: ['Operations'],
+      responses: {
+        200: { description: summary, content: { [contentType]: { schema: { type: 'string' } } } },
+      },
+    });
+  }
+
   let document: unknown;
   app.get('/openapi.json', (c) => {
     document ??= app.getOpenAPI31Document({
