@@ -27,12 +27,17 @@ export async function findOrInstallTemporalCli(options: {
   cliPath?: string | undefined;
   log: Log;
 }): Promise<string> {
-  const goBins = [
-    join(process.env.GOBIN ?? join(process.env.GOPATH ?? join(homedir(), 'go'), 'bin'), 'temporal'),
-  ];
-  const found = await findExecutable([options.cliPath, 'temporal', ...goBins]);
+  if (options.cliPath) {
+    const explicit = await findExecutable([options.cliPath]);
+    if (!explicit) throw new Error(`TEMPORAL_CLI_PATH=${options.cliPath} is not an executable file`);
+    return explicit;
+  }
+  const goBin = join(
+    process.env.GOBIN ?? join(process.env.GOPATH ?? join(homedir(), 'go'), 'bin'),
+    'temporal',
+  );
+  const found = await findExecutable(['temporal', goBin]);
   if (found) return found;
-  if (options.cliPath) throw new Error(`TEMPORAL_CLI_PATH=${options.cliPath} is not an executable file`);
 
   const go = await findExecutable(['go', '/usr/local/go/bin/go', '/usr/lib/go/bin/go']);
   if (!go) {
