@@ -1,9 +1,23 @@
-// STUB: to be implemented (issue 4). The exported names and signatures are the agreed contract.
-import type { Db } from '../../db/client.js';
+import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import type { Db, DbOrTx, Tx } from '../../db/client.js';
+import { cartItems, carts } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
+import { AppError, isAppError } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/logger.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { CartCache } from './cart.cache.js';
+import {
+  assertProductId,
+  assertQuantity,
+  assertUserId,
+  buildCartView,
+  type CartRecord,
+  type CartView,
+  emptyCartRecord,
+  MAX_DISTINCT_LINES,
+  sortLines,
+} from './cart.model.js';
 
 export interface CartServiceDeps {
   db: Db;
@@ -13,15 +27,320 @@ export interface CartServiceDeps {
   logger: Logger;
 }
 
+/** The cart as checkout sees it: read from Postgres, each line with the version that wrote it. */
+export interface CartSnapshot {
+  cartId: string | null;
+  version: number;
+  lines: Array<{ productId: number; quantity: number; version: number }>;
+}
+
+export interface PurchasedLine {
+  productId: number;
+  version: number;
+}
+
 export type CartService = ReturnType<typeof createCartService>;
 
-export function createCartService(_deps: CartServiceDeps) {
-  const notYet = (): never => {
-    throw new Error('cart service not implemented yet');
-  };
+const DEFAULT_PURGE_BATCH = 500;
+
+/** The stored cart of a user (lines unordered), in one statement so version and lines agree. */
+export async function readCartRecord(executor: DbOrTx, userId: number): Promise<CartRecord> {
+  const rows = await executor
+    .select({
+      id: carts.id,
+      version: carts.version,
+      createdAt: carts.createdAt,
+      updatedAt: carts.updatedAt,
+      productId: cartItems.productId,
+      quantity: cartItems.quantity,
+      addedAt: cartItems.addedAt,
+      lineVersion: cartItems.version,
+    })
+    .from(carts)
+    .leftJoin(cartItems, eq(cartItems.cartId, carts.id))
+    .where(eq(carts.userId, userId));
+  const [first] = rows;
+  if (!first) return emptyCartRecord(userId);
+  const lines = rows.flatMap((row) =>
+    row.productId === null || row.quantity === null || row.addedAt === null || row.lineVersion === null
+      ? []
+      : [
+          {
+            productId: row.productId,
+            quantity: row.quantity,
+            addedAt: row.addedAt,
+            version: row.lineVersion,
+          },
+        ],
+  );
   return {
-    /** Deletes carts not written for `idleMs` (default 90 days) and invalidates their cache entries. */
-    purgeIdle: async (_options: { idleMs: number; batchSize?: number }): Promise<{ purged: number }> =>
-      notYet(),
+    id: first.id,
+    userId,
+    version: first.version,
+    lines,
+    createdAt: first.createdAt,
+    updatedAt: first.updatedAt,
+  };
+}
+
+/** Carts: Postgres is the truth; the optional cache only ever serves what Postgres last committed. */
+export function createCartService({ db, catalog, cache, clock, logger }: CartServiceDeps) {
+  async function load(userId: number): Promise<CartRecord> {
+    return cache ? cache.read(userId, () => readCartRecord(db, userId)) : readCartRecord(db, userId);
+  }
+
+  async function view(record: CartRecord): Promise<CartView> {
+    const products = await catalog.getMany(record.lines.map((line) => line.productId));
+    return buildCartView(record, products, clock.now());
+  }
+
+  /**
+   * Runs one cart write in a transaction, then invalidates the cache with the version it
+   * assigned (if any) before the caller answers. A commit that failed in flight may still have
+   * happened, so infrastructure errors invalidate too; business rejections rolled back.
+   */
+  async function write<T>(
+    userId: number,
+    body: (tx: Tx, assigned: { version: number | undefined }) => Promise<T>,
+  ): Promise<T> {
+    const assigned: { version: number | undefined } = { version: undefined };
+    let result: T;
+    try {
+      result = await db.transaction((tx) => body(tx, assigned));
+    } catch (error) {
+      if (assigned.version !== undefined && !isAppError(error))
+        await cache?.invalidate(userId, assigned.version);
+      throw error;
+    }
+    if (assigned.version !== undefined) await cache?.invalidate(userId, assigned.version);
+    return result;
+  }
+
+  /** Takes the next cart version for a cart whose row this transaction has locked. */
+  async function nextVersion(tx: Tx, cartId: string, now: Date): Promise<number> {
+    const [row] = await tx
+      .update(carts)
+      .set({ version: sql`nextval('cart_versions')`, updatedAt: now })
+      .where(eq(carts.id, cartId))
+      .returning({ version: carts.version });
+    if (!row) throw new Error(`cart ${cartId} vanished under its row lock`);
+    return row.version;
+  }
+
+  async function lockCart(tx: Tx, userId: number): Promise<{ id: string } | undefined> {
+    const [row] = await tx.select({ id: carts.id }).from(carts).where(eq(carts.userId, userId)).for('update');
+    return row;
+  }
+
+  return {
+    /** The user's cart priced from the current catalog; a user without a cart gets an empty one (nothing is created). */
+    async get(userId: number): Promise<CartView> {
+      assertUserId(userId);
+      return view(await load(userId));
+    },
+
+    /**
+     * Puts a product in the cart with this quantity, replacing the quantity (and added time) of
+     * a line already there; creates the cart on first add. Idempotent; undone by removeItem.
+     */
+    async addItem(userId: number, productId: number, quantity: number): Promise<CartView> {
+      assertUserId(userId);
+      assertProductId(productId);
+      assertQuantity(quantity);
+      if (!(await catalog.exists(productId)))
+        throw new AppError('not_found', `product ${productId} not found`);
+      const record = await write(userId, async (tx, assigned) => {
+        const now = clock.now();
+        const candidateId = newId();
+        const [cart] = await tx
+          .insert(carts)
+          .values({
+            id: candidateId,
+            userId,
+            version: sql`nextval('cart_versions')`,
+            createdAt: now,
+            updatedAt: now,
+          })
+          .onConflictDoUpdate({
+            target: carts.userId,
+            set: { version: sql`nextval('cart_versions')`, updatedAt: now },
+          })
+          .returning({ id: carts.id, version: carts.version });
+        if (!cart) throw new Error('cart upsert returned no row');
+        // A new row's version was drawn before the insert waited out a concurrent purge of the
+        // user's previous cart; drawing again now puts it above that purge's cache fence.
+        const version = cart.id === candidateId ? await nextVersion(tx, cart.id, now) : cart.version;
+        assigned.version = version;
+
+        const lines = await tx
+          .select({ productId: cartItems.productId })
+          .from(cartItems)
+          .where(eq(cartItems.cartId, cart.id));
+        if (lines.length >= MAX_DISTINCT_LINES && !lines.some((line) => line.productId === productId)) {
+          throw new AppError('cart_full', `a cart holds at most ${MAX_DISTINCT_LINES} different products`);
+        }
+        await tx
+          .insert(cartItems)
+          .values({ cartId: cart.id, productId, quantity, version, addedAt: now, updatedAt: now })
+          .onConflictDoUpdate({
+            target: [cartItems.cartId, cartItems.productId],
+            set: { quantity, version, addedAt: now, updatedAt: now },
+          });
+        return readCartRecord(tx, userId);
+      });
+      return view(record);
+    },
+
+    /** Sets the quantity of a line already in the cart; not_found otherwise (never creates a cart). Idempotent. */
+    async updateQuantity(userId: number, productId: number, quantity: number): Promise<CartView> {
+      assertUserId(userId);
+      assertProductId(productId);
+      assertQuantity(quantity);
+      const record = await write(userId, async (tx, assigned) => {
+        const cart = await lockCart(tx, userId);
+        const [line] = cart
+          ? await tx
+              .select({ quantity: cartItems.quantity })
+              .from(cartItems)
+              .where(and(eq(cartItems.cartId, cart.id), eq(cartItems.productId, productId)))
+          : [];
+        if (!cart || !line) throw new AppError('not_found', 'item not found in cart');
+        if (line.quantity !== quantity) {
+          const now = clock.now();
+          const version = await nextVersion(tx, cart.id, now);
+          assigned.version = version;
+          await tx
+            .update(cartItems)
+            .set({ quantity, version, updatedAt: now })
+            .where(and(eq(cartItems.cartId, cart.id), eq(cartItems.productId, productId)));
+        }
+        return readCartRecord(tx, userId);
+      });
+      return view(record);
+    },
+
+    /** Removes a product from the cart. Idempotent: an absent line or cart is no error (nothing is created). */
+    async removeItem(userId: number, productId: number): Promise<CartView> {
+      assertUserId(userId);
+      assertProductId(productId);
+      const record = await write(userId, async (tx, assigned) => {
+        const cart = await lockCart(tx, userId);
+        if (!cart) return emptyCartRecord(userId);
+        const removed = await tx
+          .delete(cartItems)
+          .where(and(eq(cartItems.cartId, cart.id), eq(cartItems.productId, productId)))
+          .returning({ productId: cartItems.productId });
+        if (removed.length > 0) assigned.version = await nextVersion(tx, cart.id, clock.now());
+        return readCartRecord(tx, userId);
+      });
+      return view(record);
+    },
+
+    /** Empties the cart (the cart itself stays). Idempotent; nothing undoes it. */
+    async clear(userId: number): Promise<CartView> {
+      assertUserId(userId);
+      const record = await write(userId, async (tx, assigned) => {
+        const cart = await lockCart(tx, userId);
+        if (!cart) return emptyCartRecord(userId);
+        const removed = await tx
+          .delete(cartItems)
+          .where(eq(cartItems.cartId, cart.id))
+          .returning({ productId: cartItems.productId });
+        if (removed.length > 0) assigned.version = await nextVersion(tx, cart.id, clock.now());
+        return readCartRecord(tx, userId);
+      });
+      return view(record);
+    },
+
+    /** The cart's lines straight from Postgres (never the cache), for checkout to price and later remove. */
+    async snapshot(userId: number): Promise<CartSnapshot> {
+      assertUserId(userId);
+      const record = await readCartRecord(db, userId);
+      return {
+        cartId: record.id,
+        version: record.version,
+        lines: sortLines(record.lines).map(({ productId, quantity, version }) => ({
+          productId,
+          quantity,
+          version,
+        })),
+      };
+    },
+
+    /**
+     * Removes the lines a checkout bought: a line goes only if it still has the version the
+     * snapshot saw, so lines added or changed since stay. Idempotent; undone by adding again.
+     */
+    async removeLines(
+      checkoutId: string,
+      userId: number,
+      lines: readonly PurchasedLine[],
+    ): Promise<{ removed: number }> {
+      assertUserId(userId);
+      const match = or(
+        ...lines.map((line) =>
+          and(eq(cartItems.productId, line.productId), eq(cartItems.version, line.version)),
+        ),
+      );
+      if (!match) return { removed: 0 };
+      const removed = await write(userId, async (tx, assigned) => {
+        const cart = await lockCart(tx, userId);
+        if (!cart) return 0;
+        const deleted = await tx
+          .delete(cartItems)
+          .where(and(eq(cartItems.cartId, cart.id), match))
+          .returning({ productId: cartItems.productId });
+        if (deleted.length > 0) assigned.version = await nextVersion(tx, cart.id, clock.now());
+        return deleted.length;
+      });
+      if (removed > 0) logger.debug({ checkoutId, userId, removed }, 'purchased lines removed from cart');
+      return { removed };
+    },
+
+    /**
+     * Deletes carts not written for `idleMs` (their lines cascade), in batches, and fences their
+     * cache entries. Idempotent; nothing undoes it.
+     */
+    async purgeIdle({
+      idleMs,
+      batchSize = DEFAULT_PURGE_BATCH,
+    }: {
+      idleMs: number;
+      batchSize?: number;
+    }): Promise<{
+      purged: number;
+    }> {
+      if (!(idleMs >= 0) || !Number.isSafeInteger(batchSize) || batchSize < 1) {
+        throw new AppError('invalid_argument', 'idleMs must be >= 0 and batchSize a positive integer');
+      }
+      const cutoff = new Date(clock.now().getTime() - idleMs);
+      let purged = 0;
+      for (;;) {
+        const { userIds, fence } = await db.transaction(async (tx) => {
+          const doomed = tx
+            .select({ id: carts.id })
+            .from(carts)
+            .where(lt(carts.updatedAt, cutoff))
+            .orderBy(carts.updatedAt)
+            .limit(batchSize)
+            .for('update', { skipLocked: true });
+          const deleted = await tx
+            .delete(carts)
+            .where(inArray(carts.id, doomed))
+            .returning({ userId: carts.userId });
+          if (deleted.length === 0) return { userIds: [], fence: 0 };
+          // Drawn before commit, while the rows are still locked: every later version of these
+          // users' carts (re-created after this commit) is above it.
+          const [row] = await tx.execute<{ fence: string }>(sql`select nextval('cart_versions') as fence`);
+          return { userIds: deleted.map((cart) => cart.userId), fence: Number(row?.fence) };
+        });
+        if (userIds.length === 0) break;
+        await cache?.invalidateMany(userIds, fence);
+        purged += userIds.length;
+        if (userIds.length < batchSize) break;
+      }
+      if (purged > 0) logger.info({ purged, cutoff }, 'idle carts purged');
+      return { purged };
+    },
   };
 }

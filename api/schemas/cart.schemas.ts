@@ -1,0 +1,66 @@
+import { z } from '@hono/zod-openapi';
+import { type CartView, MAX_QUANTITY } from '../../services/cart/cart.model.js';
+import { bodyId, pathId, Timestamp } from './common.js';
+
+export const CartItemSchema = z
+  .object({
+    product_id: z.number().int().openapi({ example: 1 }),
+    quantity: z.number().int().min(1).max(MAX_QUANTITY).openapi({ example: 2 }),
+    added_at: Timestamp,
+    product_name: z.string().openapi({ example: 'Laptop' }),
+    price_cents: z.number().int().openapi({ example: 129999, description: 'Current catalog unit price.' }),
+    price: z
+      .number()
+      .openapi({ example: 1299.99, description: 'Decimal form of `price_cents`, for compatibility.' }),
+    subtotal_cents: z.number().int().openapi({ example: 259998 }),
+    subtotal: z
+      .number()
+      .openapi({ example: 2599.98, description: 'Decimal form of `subtotal_cents`, for compatibility.' }),
+    purchasable: z.boolean().openapi({
+      example: true,
+      description:
+        'False when the product was deleted from the catalog after it was added: the line stays visible, and checkout refuses the cart (`product_unavailable`) until it is removed.',
+    }),
+  })
+  .openapi('CartItem');
+
+export const CartSchema = z
+  .object({
+    id: z.string().nullable().openapi({
+      format: 'uuid',
+      description: 'Null while the user has no cart (nothing is created by reading).',
+    }),
+    user_id: z.number().int().openapi({ example: 42 }),
+    cart: z.array(CartItemSchema).openapi({ description: 'The lines, oldest first; `[]` when empty.' }),
+    total_items: z.number().int().openapi({ example: 2, description: 'Sum of the quantities.' }),
+    total_cents: z.number().int().openapi({ example: 259998 }),
+    total_price: z
+      .number()
+      .openapi({ example: 2599.98, description: 'Decimal form of `total_cents`, for compatibility.' }),
+    currency: z.string().openapi({ example: 'USD' }),
+    created_at: Timestamp.openapi({ description: 'The current time while the user has no cart.' }),
+    updated_at: Timestamp.openapi({ description: 'The current time while the user has no cart.' }),
+  })
+  .openapi('Cart', {
+    description: 'A cart priced from the current catalog. Totals include every line, purchasable or not.',
+  });
+
+const quantity = z
+  .number()
+  .int(`quantity must be an integer between 1 and ${MAX_QUANTITY}`)
+  .min(1, `quantity must be between 1 and ${MAX_QUANTITY}`)
+  .max(MAX_QUANTITY, `quantity must be between 1 and ${MAX_QUANTITY}`)
+  .openapi({ example: 2 });
+
+export const AddCartItemBody = z
+  .object({ product_id: bodyId('product_id'), quantity })
+  .openapi('AddCartItem', {
+    description: 'Adding a product already in the cart replaces its quantity.',
+  });
+
+export const UpdateCartItemBody = z.object({ quantity }).openapi('UpdateCartItem');
+
+export const CartItemParams = z.object({ product_id: pathId('product_id') });
+
+/** The service already speaks the contract's shape; this only fails to compile if the two drift apart. */
+export const cartJson = (view: CartView): z.infer<typeof CartSchema> => view;

@@ -1,0 +1,119 @@
+import { AppError } from '../../lib/errors.js';
+import { centsToDecimal, DEFAULT_CURRENCY, lineSubtotalCents, totalCents } from '../../lib/money.js';
+import type { Product } from '../catalog/catalog.service.js';
+
+export const MAX_QUANTITY = 99;
+export const MAX_DISTINCT_LINES = 50;
+
+/** A cart line as stored: what the user chose, not what it costs. */
+export interface CartLineRecord {
+  productId: number;
+  quantity: number;
+  addedAt: Date;
+  /** The cart version that last wrote this line. */
+  version: number;
+}
+
+/** A cart as stored in Postgres (and mirrored in the cache). `id` null: the user has no cart. */
+export interface CartRecord {
+  id: string | null;
+  userId: number;
+  /** 0 when the user has no cart. */
+  version: number;
+  lines: CartLineRecord[];
+  createdAt: Date | null;
+  updatedAt: Date | null;
+}
+
+/** One line of the cart view, in the contract's shape (`CartItem` of API.md). */
+export interface CartItemView {
+  product_id: number;
+  quantity: number;
+  added_at: string;
+  product_name: string;
+  price_cents: number;
+  price: number;
+  subtotal_cents: number;
+  subtotal: number;
+  /** False when the product was deleted after it was added: checkout refuses the cart. */
+  purchasable: boolean;
+}
+
+/** The cart as the user sees it, priced from the current catalog, in the contract's shape (`Cart`). */
+export interface CartView {
+  id: string | null;
+  user_id: number;
+  cart: CartItemView[];
+  total_items: number;
+  total_cents: number;
+  total_price: number;
+  currency: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export function emptyCartRecord(userId: number): CartRecord {
+  return { id: null, userId, version: 0, lines: [], createdAt: null, updatedAt: null };
+}
+
+/** Lines in the order users see them: oldest first, ties by product id. */
+export function sortLines<T extends { addedAt: Date; productId: number }>(lines: readonly T[]): T[] {
+  return [...lines].sort((a, b) => a.addedAt.getTime() - b.addedAt.getTime() || a.productId - b.productId);
+}
+
+/**
+ * Prices a stored cart with the current catalog. Products are never hard-deleted (cart lines
+ * reference them), so a missing product means the catalog read and the cart disagree: a bug.
+ */
+export function buildCartView(
+  record: CartRecord,
+  products: ReadonlyMap<number, Product>,
+  now: Date,
+): CartView {
+  const items = sortLines(record.lines).map((line): CartItemView => {
+    const product = products.get(line.productId);
+    if (!product) throw new Error(`cart line references unknown product ${line.productId}`);
+    const subtotalCents = lineSubtotalCents({ priceCents: product.priceCents, quantity: line.quantity });
+    return {
+      product_id: line.productId,
+      quantity: line.quantity,
+      added_at: line.addedAt.toISOString(),
+      product_name: product.name,
+      price_cents: product.priceCents,
+      price: centsToDecimal(product.priceCents),
+      subtotal_cents: subtotalCents,
+      subtotal: centsToDecimal(subtotalCents),
+      purchasable: product.deletedAt === null,
+    };
+  });
+  const total = totalCents(items.map((item) => ({ priceCents: item.price_cents, quantity: item.quantity })));
+  return {
+    id: record.id,
+    user_id: record.userId,
+    cart: items,
+    total_items: items.reduce((sum, item) => sum + item.quantity, 0),
+    total_cents: total,
+    total_price: centsToDecimal(total),
+    currency: DEFAULT_CURRENCY,
+    created_at: (record.createdAt ?? now).toISOString(),
+    updated_at: (record.updatedAt ?? now).toISOString(),
+  };
+}
+
+export function assertQuantity(quantity: number): void {
+  if (!Number.isSafeInteger(quantity) || quantity < 1 || quantity > MAX_QUANTITY) {
+    throw new AppError('invalid_quantity', `quantity must be between 1 and ${MAX_QUANTITY}`);
+  }
+}
+
+export function assertProductId(productId: number): void {
+  if (!Number.isSafeInteger(productId) || productId <= 0) {
+    throw new AppError('invalid_product_id', 'product_id must be a positive integer');
+  }
+}
+
+export function assertUserId(userId: number): void {
+  if (!Number.isSafeInteger(userId) || userId <= 0) {
+    throw new AppError('invalid_argument', 'user id must be a positive integer');
+  }
+}
