@@ -6,7 +6,7 @@ import { AppError, isAppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/logger.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
-import type { CartCache } from './cart.cache.js';
+import type { CartCache, CartCacheStats } from './cart.cache.js';
 import {
   assertProductId,
   assertQuantity,
@@ -133,6 +133,9 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
   }
 
   return {
+    /** Hit/miss counters of the cache, or undefined when carts are served from Postgres only. */
+    cacheStats: (): CartCacheStats | undefined => cache?.stats(),
+
     /** The user's cart priced from the current catalog; a user without a cart gets an empty one (nothing is created). */
     async get(userId: number): Promise<CartView> {
       assertUserId(userId);
