@@ -50,6 +50,13 @@ const CHECKOUT_LOCK_NAMESPACE = 0x494e56;
 const MAX_SWEEP_LIMIT = 10_000;
 const RESERVE_ATTEMPTS = 3;
 
+/** Aggregates rows per product in ascending product id, the lock order of every verb. */
+function quantitiesByProduct(rows: readonly { productId: number; quantity: number }[]): StockLine[] {
+  const totals = new Map<number, number>();
+  for (const row of rows) totals.set(row.productId, (totals.get(row.productId) ?? 0) + row.quantity);
+  return [...totals].sort(([a], [b]) => a - b).map(([productId, quantity]) => ({ productId, quantity }));
+}
+
 /**
  * Validates stock lines and merges them into one line per product, in ascending product id:
  * the order in which every verb locks inventory rows, so concurrent callers never deadlock.
@@ -59,19 +66,16 @@ export function normalizeLines(lines: readonly StockLine[]): StockLine[] {
     throw new AppError('invalid_argument', 'at least one stock line is required');
   }
   const errors: FieldError[] = [];
-  const totals = new Map<number, number>();
   lines.forEach((line, index) => {
-    const productId = line?.productId;
-    const quantity = line?.quantity;
-    if (!Number.isSafeInteger(productId) || productId <= 0) {
+    if (!Number.isSafeInteger(line?.productId) || line.productId <= 0) {
       errors.push({ field: `lines.${index}.product_id`, message: 'product_id must be a positive integer' });
     }
-    if (!Number.isSafeInteger(quantity) || quantity <= 0) {
+    if (!Number.isSafeInteger(line?.quantity) || line.quantity <= 0) {
       errors.push({ field: `lines.${index}.quantity`, message: 'quantity must be a positive integer' });
     }
-    if (errors.length === 0) totals.set(productId, (totals.get(productId) ?? 0) + quantity);
   });
-  for (const [productId, quantity] of totals) {
+  const merged = errors.length === 0 ? quantitiesByProduct(lines) : [];
+  for (const { productId, quantity } of merged) {
     if (quantity > MAX_STOCK_QUANTITY) {
       errors.push({
         field: 'lines',
@@ -81,7 +85,7 @@ export function normalizeLines(lines: readonly StockLine[]): StockLine[] {
   }
   const [first] = errors;
   if (first) throw new AppError('invalid_argument', first.message, { errors });
-  return [...totals].sort(([a], [b]) => a - b).map(([productId, quantity]) => ({ productId, quantity }));
+  return merged;
 }
 
 /** Whether two normalized line lists ask for exactly the same quantities. */
@@ -188,13 +192,6 @@ async function adjustInventory(
     .where(eq(inventory.productId, productId))
     .returning({ productId: inventory.productId });
   if (rows.length === 0) throw new Error(`inventory row of product ${productId} is missing`);
-}
-
-/** Aggregates rows per product in ascending product id, the lock order of every verb. */
-function quantitiesByProduct(rows: readonly { productId: number; quantity: number }[]): StockLine[] {
-  const totals = new Map<number, number>();
-  for (const row of rows) totals.set(row.productId, (totals.get(row.productId) ?? 0) + row.quantity);
-  return [...totals].sort(([a], [b]) => a - b).map(([productId, quantity]) => ({ productId, quantity }));
 }
 
 export type InventoryService = ReturnType<typeof createInventoryService>;
