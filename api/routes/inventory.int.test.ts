@@ -185,5 +185,9 @@ describe('access and documentation', () => {
     expect(Object.keys(path?.put?.responses ?? {})).toEqual(
       expect.arrayContaining(['200', '400', '401', '403', '404', '409']),
     );
+    const badPut = path?.put?.responses['400'] as { description: string } | undefined;
+    for (const code of ['invalid_product_id', 'invalid_argument', 'invalid_request']) {
+      expect(badPut?.description).toContain(`\`${code}\``);
+    }
   });
 });

@@ -40,7 +40,7 @@ export function registerInventoryRoutes(
       params: InventoryParams,
       body: SetStockBody,
       fieldCodes: { product_id: 'invalid_product_id' },
-      errors: ['not_found', 'conflict'],
+      errors: ['invalid_argument', 'not_found', 'conflict'],
       responses: { 200: { description: 'The new stock level', schema: StockLevelSchema } },
     },
     async (c, { params, body }) =>

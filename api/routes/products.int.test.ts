@@ -552,6 +552,29 @@ describe('admin-only routes', () => {
   });
 });
 
+describe('documentation', () => {
+  it('documents every catalog route with the 400 codes it answers', async () => {
+    const doc = (await (await app.request('/openapi.json')).json()) as {
+      paths: Record<
+        string,
+        Record<string, { tags: string[]; responses: Record<string, { description: string }> }>
+      >;
+    };
+    const expected: Array<[string, string, string[]]> = [
+      ['/api/v1/products', 'get', ['invalid_argument']],
+      ['/api/v1/products', 'post', ['invalid_argument', 'invalid_request']],
+      ['/api/v1/products/{id}', 'get', ['invalid_product_id']],
+      ['/api/v1/products/{id}', 'patch', ['invalid_product_id', 'invalid_argument', 'invalid_request']],
+      ['/api/v1/products/{id}', 'delete', ['invalid_product_id']],
+    ];
+    for (const [path, method, codes] of expected) {
+      const operation = doc.paths[path]?.[method];
+      expect(operation?.tags, `${method} ${path}`).toEqual(['Catalog']);
+      for (const code of codes) expect(operation?.responses['400']?.description).toContain(`\`${code}\``);
+    }
+  });
+});
+
 describe('availability', () => {
   it('shows on_hand minus what checkouts hold on every product view', async () => {
     const product = await createProduct({ name: 'Hot item', price_cents: 1500, stock: 10 });

@@ -26,6 +26,7 @@ export function registerProductRoutes(router: Router, { catalog }: { catalog: Ca
       tags: ['Catalog'],
       access: 'public',
       query: ListProductsQuerySchema,
+      errors: ['invalid_argument'],
       responses: { 200: { description: 'A page of products', schema: ProductPageSchema } },
     },
     async (c, { query }) => {
@@ -76,6 +77,7 @@ export function registerProductRoutes(router: Router, { catalog }: { catalog: Ca
           .openapi({ description: '1..255 characters of [A-Za-z0-9._:-]; makes retries safe.' }),
       }),
       body: CreateProductBody,
+      errors: ['invalid_argument'],
       responses: {
         201: {
           description: 'Created',
@@ -119,7 +121,7 @@ export function registerProductRoutes(router: Router, { catalog }: { catalog: Ca
       params: ProductIdParams,
       body: PatchProductBody,
       fieldCodes: { id: 'invalid_product_id' },
-      errors: ['not_found'],
+      errors: ['invalid_argument', 'not_found'],
       responses: { 200: { description: 'The updated product', schema: ProductSchema } },
     },
     async (c, { params, body }) => {
