@@ -133,6 +133,20 @@ describe.skipIf(!redisUrl)('cart cache fencing (the go_cart stale-fill race)', (
     expect(await cachedVersion(userId)).toBe(fresh.version);
   });
 
+  it('refuses a fill when the key that carried the floor it saw has vanished (expiry, eviction)', async () => {
+    const { cache, cart } = createCachedCart();
+    const userId = nextUser();
+    await cart.addItem(userId, 1, 1);
+    const before = await cache.lookup(userId);
+    if (before.kind !== 'miss') throw new Error('expected a miss');
+    expect(before.miss.floor).toBeGreaterThan(0);
+    const stale = await readCartRecord(db.db, userId);
+    await cart.addItem(userId, 2, 1);
+    await redis.del(cartCacheKey(userId));
+    expect(await cache.fill(stale, before.miss)).toBe('fenced');
+    expect(viewIds(await cart.get(userId))).toEqual([1, 2]);
+  });
+
   it('treats an unreadable cached entry as a miss', async () => {
     const { cache, cart } = createCachedCart();
     const userId = nextUser();
