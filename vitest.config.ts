@@ -11,6 +11,8 @@ export default defineConfig({
           include: ['**/*.test.ts'],
           exclude: [...exclude, '**/*.int.test.ts'],
           pool: 'threads',
+          // Projects with different worker settings run one after the other: unit first.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -22,6 +24,7 @@ export default defineConfig({
           // Temporal workers use native threads that do not survive worker_threads; one process per file.
           pool: 'forks',
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },

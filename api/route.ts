@@ -155,10 +155,26 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
   return current;
 }
 
+function coversEveryField(
+  spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>,
+  codedFields: number,
+): boolean {
+  const fields = [spec.params, spec.query, spec.body].flatMap((schema) => {
+    const shape = (schema as { shape?: Record<string, unknown> } | undefined)?.shape;
+    return shape ? Object.keys(shape) : schema ? ['*'] : [];
+  });
+  return (
+    fields.length > 0 && fields.length <= codedFields && fields.every((field) => spec.fieldCodes?.[field])
+  );
+}
+
 function documentRoute(spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>) {
   const codes = new Set<ErrorCode>(spec.errors ?? []);
   if (spec.params || spec.query || spec.body) {
-    for (const code of Object.values(spec.fieldCodes ?? {})) if (code) codes.add(code);
+    const fieldCodes = Object.values(spec.fieldCodes ?? {});
+    for (const code of fieldCodes) if (code) codes.add(code);
+    // Fields without their own code fail with invalid_argument.
+    if (!coversEveryField(spec, fieldCodes.length)) codes.add('invalid_argument');
   }
   if (spec.body) codes.add('invalid_request');
   if (spec.access !== 'public') codes.add('unauthenticated');
