@@ -459,6 +459,7 @@ describe('admin patch', () => {
       [{ price_cents: -5 }, 'invalid_argument'],
       [{ name: '' }, 'invalid_argument'],
       [{ currency: 'dollars' }, 'invalid_argument'],
+      [{ stock: 5 }, 'invalid_argument'],
       [{ price_cents: 'free' }, 'invalid_request'],
     ] as const) {
       await expectProblem(

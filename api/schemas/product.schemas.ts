@@ -139,4 +139,7 @@ export const PatchProductBody = z
     currency: currency.optional(),
     image_url: imageUrl.nullable().optional(),
   })
+  // A PATCH that silently ignored a field (say `stock`, which lives under /inventory) would
+  // look like success; unknown fields are refused instead.
+  .strict('unknown field; stock is set with PUT /api/v1/inventory/{product_id}')
   .openapi('PatchProduct');
