@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import type { Product } from '../catalog/catalog.service.js';
+import {
+  assertProductId,
+  assertQuantity,
+  buildCartView,
+  type CartRecord,
+  emptyCartRecord,
+} from './cart.model.js';
+
+const now = new Date('2026-05-01T12:00:00Z');
+const at = (iso: string) => new Date(iso);
+
+function product(id: number, name: string, priceCents: number, deleted = false): Product {
+  return {
+    id,
+    name,
+    description: '',
+    priceCents,
+    currency: 'USD',
+    imageUrl: null,
+    available: 10,
+    createdAt: at('2026-01-01T00:00:00Z'),
+    updatedAt: at('2026-01-01T00:00:00Z'),
+    deletedAt: deleted ? at('2026-04-01T00:00:00Z') : null,
+  };
+}
+
+const catalog = new Map(
+  [product(1, 'Laptop', 129999), product(2, 'Mouse', 2999), product(7, 'Retired', 500, true)].map((p) => [
+    p.id,
+    p,
+  ]),
+);
+
+const record = (lines: CartRecord['lines']): CartRecord => ({
+  id: '0190a1b2-0000-7000-8000-000000000001',
+  userId: 42,
+  version: 9,
+  lines,
+  createdAt: at('2026-04-30T10:00:00Z'),
+  updatedAt: at('2026-04-30T11:00:00Z'),
+});
+
+describe('buildCartView', () => {
+  it('gives a user without a cart an empty view stamped with the current time', () => {
+    expect(buildCartView(emptyCartRecord(42), catalog, now)).toEqual({
+      id: null,
+      user_id: 42,
+      cart: [],
+      total_items: 0,
+      total_cents: 0,
+      total_price: 0,
+      currency: 'USD',
+      created_at: '2026-05-01T12:00:00.000Z',
+      updated_at: '2026-05-01T12:00:00.000Z',
+    });
+  });
+
+  it('prices every line from the catalog and totals in cents', () => {
+    const view = buildCartView(
+      record([
+        { productId: 2, quantity: 3, addedAt: at('2026-04-30T10:05:00Z'), version: 8 },
+        { productId: 1, quantity: 2, addedAt: at('2026-04-30T10:00:00Z'), version: 7 },
+      ]),
+      catalog,
+      now,
+    );
+    expect(view.cart).toEqual([
+      {
+        product_id: 1,
+        quantity: 2,
+        added_at: '2026-04-30T10:00:00.000Z',
+        product_name: 'Laptop',
+        price_cents: 129999,
+        price: 1299.99,
+        subtotal_cents: 259998,
+        subtotal: 2599.98,
+        purchasable: true,
+      },
+      {
+        product_id: 2,
+        quantity: 3,
+        added_at: '2026-04-30T10:05:00.000Z',
+        product_name: 'Mouse',
+        price_cents: 2999,
+        price: 29.99,
+        subtotal_cents: 8997,
+        subtotal: 89.97,
+        purchasable: true,
+      },
+    ]);
+    expect(view).toMatchObject({
+      id: '0190a1b2-0000-7000-8000-000000000001',
+      total_items: 5,
+      total_cents: 268995,
+      total_price: 2689.95,
+      created_at: '2026-04-30T10:00:00.000Z',
+      updated_at: '2026-04-30T11:00:00.000Z',
+    });
+  });
+
+  it('orders lines added at the same time by product id', () => {
+    const same = at('2026-04-30T10:00:00Z');
+    const view = buildCartView(
+      record([
+        { productId: 7, quantity: 1, addedAt: same, version: 1 },
+        { productId: 2, quantity: 1, addedAt: same, version: 1 },
+        { productId: 1, quantity: 1, addedAt: same, version: 1 },
+      ]),
+      catalog,
+      now,
+    );
+    expect(view.cart.map((item) => item.product_id)).toEqual([1, 2, 7]);
+  });
+
+  it('keeps a deleted product visible but not purchasable, still in the totals', () => {
+    const view = buildCartView(
+      record([{ productId: 7, quantity: 4, addedAt: at('2026-04-30T10:00:00Z'), version: 3 }]),
+      catalog,
+      now,
+    );
+    expect(view.cart[0]).toMatchObject({ product_name: 'Retired', purchasable: false, subtotal_cents: 2000 });
+    expect(view.total_cents).toBe(2000);
+  });
+
+  it('refuses to price a line whose product the catalog does not know', () => {
+    expect(() =>
+      buildCartView(record([{ productId: 99, quantity: 1, addedAt: now, version: 1 }]), catalog, now),
+    ).toThrow(/unknown product 99/);
+  });
+});
+
+describe('cart input rules', () => {
+  it.each([1, 2, 50, 99])('accepts quantity %d', (quantity) => {
+    expect(() => assertQuantity(quantity)).not.toThrow();
+  });
+
+  it.each([0, -1, 100, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses quantity %d', (quantity) => {
+    expect(() => assertQuantity(quantity)).toThrow(expect.objectContaining({ code: 'invalid_quantity' }));
+  });
+
+  it.each([1, Number.MAX_SAFE_INTEGER])('accepts product id %d', (id) => {
+    expect(() => assertProductId(id)).not.toThrow();
+  });
+
+  it.each([0, -1, 2.5, Number.MAX_SAFE_INTEGER + 1])('refuses product id %d', (id) => {
+    expect(() => assertProductId(id)).toThrow(expect.objectContaining({ code: 'invalid_product_id' }));
+  });
+});
