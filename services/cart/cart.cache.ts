@@ -22,6 +22,9 @@
  * Why fills can be aborted: the fence only works while Redis remembers floors. A restarted or
  * reconnected Redis (tracked as a connection epoch), a key that vanished between miss and fill
  * (expiry, eviction), or a slow reader (older than `maxFillAgeMs`) all abort the fill instead.
+ * One gap remains under an evicting policy: a key created and evicted inside one reader's
+ * fill window, for a user Redis knew nothing about at the miss. `noeviction` closes it (a full
+ * Redis then refuses invalidations, and this process falls back to Postgres).
  *
  * Why a pending set: an invalidation that fails leaves Redis possibly holding a cart older
  * than Postgres. This process stops reading the cache until every failed invalidation has
