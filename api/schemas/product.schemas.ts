@@ -131,15 +131,17 @@ export const CreateProductBody = z
   })
   .openapi('CreateProduct');
 
+// A PATCH that silently ignored a field (say `stock`, which lives under /inventory) would look
+// like success; unknown fields are refused instead.
 export const PatchProductBody = z
-  .object({
-    name: name.optional(),
-    description: description.optional(),
-    price_cents: priceCents.optional(),
-    currency: currency.optional(),
-    image_url: imageUrl.nullable().optional(),
-  })
-  // A PATCH that silently ignored a field (say `stock`, which lives under /inventory) would
-  // look like success; unknown fields are refused instead.
-  .strict('unknown field; stock is set with PUT /api/v1/inventory/{product_id}')
+  .strictObject(
+    {
+      name: name.optional(),
+      description: description.optional(),
+      price_cents: priceCents.optional(),
+      currency: currency.optional(),
+      image_url: imageUrl.nullable().optional(),
+    },
+    'unknown field; stock is set with PUT /api/v1/inventory/{product_id}',
+  )
   .openapi('PatchProduct');
