@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cartItems, carts } from '../../db/schema.js';
 import { systemClock } from '../../lib/clock.js';
 import { createLogger } from '../../lib/logger.js';
@@ -33,6 +33,11 @@ afterAll(async () => {
   await db?.destroy();
 });
 
+const openCaches: CartCache[] = [];
+afterEach(() => {
+  for (const cache of openCaches.splice(0)) cache.close();
+});
+
 /** A cart service over its own cache, so a test can look inside the cache. */
 function createCachedCart(): { cache: CartCache; cart: CartService } {
   const cache = createCartCache({
@@ -42,6 +47,7 @@ function createCachedCart(): { cache: CartCache; cart: CartService } {
     ttlMs: TTL_MS,
     jitterMs: JITTER_MS,
   });
+  openCaches.push(cache);
   const cart = createCartService({
     db: db.db,
     catalog: createCatalogService({ db: db.db }),
