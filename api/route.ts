@@ -157,24 +157,22 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
 
 function coversEveryField(
   spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>,
-  codedFields: number,
 ): boolean {
   const fields = [spec.params, spec.query, spec.body].flatMap((schema) => {
-    const shape = (schema as { shape?: Record<string, unknown> } | undefined)?.shape;
-    return shape ? Object.keys(shape) : schema ? ['*'] : [];
+    if (!schema) return [];
+    const shape = (schema as { shape?: Record<string, unknown> }).shape;
+    // A schema without a plain shape may fail on anything: assume an uncoded field.
+    return shape ? Object.keys(shape) : [''];
   });
-  return (
-    fields.length > 0 && fields.length <= codedFields && fields.every((field) => spec.fieldCodes?.[field])
-  );
+  return fields.every((field) => spec.fieldCodes?.[field] !== undefined);
 }
 
 function documentRoute(spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>) {
   const codes = new Set<ErrorCode>(spec.errors ?? []);
   if (spec.params || spec.query || spec.body) {
-    const fieldCodes = Object.values(spec.fieldCodes ?? {});
-    for (const code of fieldCodes) if (code) codes.add(code);
+    for (const code of Object.values(spec.fieldCodes ?? {})) if (code) codes.add(code);
     // Fields without their own code fail with invalid_argument.
-    if (!coversEveryField(spec, fieldCodes.length)) codes.add('invalid_argument');
+    if (!coversEveryField(spec)) codes.add('invalid_argument');
   }
   if (spec.body) codes.add('invalid_request');
   if (spec.access !== 'public') codes.add('unauthenticated');

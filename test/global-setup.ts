@@ -5,6 +5,7 @@ import type { TestProject } from 'vitest/node';
 import { createDatabase } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { seedDatabase } from '../db/seed.js';
+import { loadConfig } from '../lib/config.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '../scripts/provision/postgres.js';
 import { startLocalRedis } from '../scripts/provision/redis.js';
 import { findOrInstallTemporalCli, startTemporalDevServer } from '../scripts/provision/temporal.js';
@@ -30,6 +31,10 @@ const log = (message: string) => console.log(`[test setup] ${message}`);
  * database cloned from a migrated template, its own task queues.
  */
 export default async function setup(project: TestProject) {
+  // The same variables as the platform (DATABASE_URL, REDIS_URL, TEMPORAL_ADDRESS, ...), validated
+  // the same way; REQUIRE_REDIS is a test-only switch that CI sets.
+  const config = loadConfig();
+  const requireRedis = process.env.REQUIRE_REDIS === '1';
   const runDir = mkdtempSync(join(tmpdir(), 'commerce-test-'));
   // As root, Postgres runs as the postgres user, which must be able to enter this directory.
   chmodSync(runDir, 0o755);
@@ -37,7 +42,7 @@ export default async function setup(project: TestProject) {
 
   const [pg, redis, temporal] = await Promise.all([
     (async () => {
-      const external = process.env.DATABASE_URL;
+      const external = config.database.url;
       if (external) {
         const admin = new URL(external);
         admin.pathname = '/postgres';
@@ -53,11 +58,10 @@ export default async function setup(project: TestProject) {
       return { adminUrl: server.adminUrl };
     })(),
     (async () => {
-      if (process.env.REDIS_URL) return process.env.REDIS_URL;
+      if (config.redis.url) return config.redis.url;
       const server = await startLocalRedis({ runDir, log });
       if (!server) {
-        if (process.env.REQUIRE_REDIS === '1')
-          throw new Error('REQUIRE_REDIS=1 but no REDIS_URL and no redis-server');
+        if (requireRedis) throw new Error('REQUIRE_REDIS=1 but no REDIS_URL and no redis-server');
         log(
           'no Redis available: tests that need Redis will be skipped (install redis-server or set REDIS_URL)',
         );
@@ -67,8 +71,8 @@ export default async function setup(project: TestProject) {
       return server.url;
     })(),
     (async () => {
-      if (process.env.TEMPORAL_ADDRESS) return process.env.TEMPORAL_ADDRESS;
-      const cliPath = await findOrInstallTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, log });
+      if (config.temporal.address) return config.temporal.address;
+      const cliPath = await findOrInstallTemporalCli({ cliPath: config.temporal.cliPath, log });
       const server = await startTemporalDevServer({ cliPath, runDir, uiPort: false, log });
       stops.push(server.stop);
       return server.address;
