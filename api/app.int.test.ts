@@ -9,6 +9,7 @@ import {
   userToken,
 } from '../test/support/app.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/db.js';
+import { expectProblem } from '../test/support/problem.js';
 
 let db: TestDatabase;
 let app: ReturnType<typeof createTestApp>['app'];
@@ -20,18 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.destroy();
 });
-
-async function expectProblem(response: Response, status: number, code: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get('content-type')).toBe('application/problem+json');
-  const body = (await response.json()) as Record<string, unknown>;
-  expect(body).toMatchObject({ status, code, type: `urn:commerce:problem:${code}` });
-  expect(typeof body.title).toBe('string');
-  expect(body.error).toBe(body.detail);
-  expect(body.request_id).toBe(response.headers.get('x-request-id'));
-  expect(JSON.stringify(body)).not.toMatch(/at .*\.ts|stack|SELECT|postgres/i);
-  return body;
-}
 
 const signWith = (
   claims: Record<string, unknown>,

@@ -11,6 +11,7 @@ import {
   userToken,
 } from '../../test/support/app.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
+import { expectProblem } from '../../test/support/problem.js';
 import { connectTestRedis, userIdSource } from '../../test/support/redis.js';
 
 // Runs against the shared test Redis when there is one (CI), else against Postgres alone:
@@ -60,14 +61,6 @@ async function as(userId: number) {
 async function cartOf(response: Response, status = 200): Promise<CartView> {
   const body = (await response.json()) as CartView;
   expect(response.status, JSON.stringify(body)).toBe(status);
-  return body;
-}
-
-async function expectProblem(response: Response, status: number, code: string) {
-  const body = (await response.json()) as Record<string, unknown>;
-  expect(response.status, JSON.stringify(body)).toBe(status);
-  expect(response.headers.get('content-type')).toBe('application/problem+json');
-  expect(body).toMatchObject({ status, code });
   return body;
 }
 

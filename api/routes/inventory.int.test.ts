@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../services/index.js';
 import { adminToken, bearer, createTestApp, jsonRequest, userToken } from '../../test/support/app.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
+import { expectProblem } from '../../test/support/problem.js';
 
 let db: TestDatabase;
 let app: ReturnType<typeof createTestApp>['app'];
@@ -17,15 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.destroy();
 });
-
-async function expectProblem(response: Response, status: number, code: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get('content-type')).toBe('application/problem+json');
-  const body = (await response.json()) as Record<string, unknown>;
-  expect(body).toMatchObject({ status, code });
-  expect(JSON.stringify(body)).not.toMatch(/stack|select|update|postgres/i);
-  return body;
-}
 
 const getStock = (id: number | string, headers = admin) =>
   app.request(`/api/v1/inventory/${id}`, { headers });

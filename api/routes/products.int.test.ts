@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../services/index.js';
 import { adminToken, bearer, createTestApp, jsonRequest, userToken } from '../../test/support/app.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
+import { expectProblem } from '../../test/support/problem.js';
 
 interface ProductBody {
   id: number;
@@ -37,14 +38,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.destroy();
 });
-
-async function expectProblem(response: Response, status: number, code: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get('content-type')).toBe('application/problem+json');
-  const body = (await response.json()) as Record<string, unknown>;
-  expect(body).toMatchObject({ status, code });
-  return body;
-}
 
 async function list(query = ''): Promise<PageBody> {
   const response = await app.request(`/api/v1/products${query}`);
