@@ -7,6 +7,7 @@ import { systemClock } from '../../lib/clock.js';
 import { createLogger } from '../../lib/logger.js';
 import { bearer, createTestApp, jsonRequest, type TestApp, userToken } from '../../test/support/app.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
+import { seededRandom } from '../../test/support/random.js';
 import { connectTestRedis, testRedisUrl, userIdSource, waitFor } from '../../test/support/redis.js';
 import { createCatalogService } from '../catalog/catalog.service.js';
 import { type CartCache, cartCacheKey, createCartCache } from './cart.cache.js';
@@ -293,7 +294,7 @@ describe.skipIf(!redisUrl)('freshness under concurrent clients through the API',
     }
     const products = [1, 2, 3, 4, 5, ...extra];
     const seed = Date.now() % 100_000;
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
 
     // Each product has exactly one writer client, so its writes are totally ordered. A read
     // that starts after write k of a product was acknowledged may show write k or any later
@@ -401,15 +402,3 @@ describe.skipIf(!redisUrl)('freshness under concurrent clients through the API',
     expect(text).toMatch(/cart_cache_invalidations_total\{result="ok"\} [1-9]\d*/);
   });
 });
-
-/** A small seeded PRNG so a failing interleaving's operation mix can be replayed. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}

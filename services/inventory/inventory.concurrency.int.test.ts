@@ -4,6 +4,7 @@ import { FixedClock } from '../../lib/clock.js';
 import { isAppError } from '../../lib/errors.js';
 import { createTestServices } from '../../test/support/app.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
+import { seededRandom } from '../../test/support/random.js';
 import type { Services } from '../index.js';
 import type { StockLevel, StockLine } from './inventory.service.js';
 
@@ -22,18 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.destroy();
 });
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(items: T[], next: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -72,7 +61,7 @@ describe('concurrent reservations', () => {
       ]),
     );
 
-    const next = random(20260301);
+    const next = seededRandom(20260301);
     const qty = () => 1 + Math.floor(next() * 3);
     const carts = Array.from({ length: CARTS }, (_, i) => {
       const lines: StockLine[] = [];
