@@ -194,6 +194,30 @@ async function adjustInventory(
   if (rows.length === 0) throw new Error(`inventory row of product ${productId} is missing`);
 }
 
+/**
+ * Ends live (RESERVED) reservation rows: their stock leaves `reserved`, and on commit also
+ * `on_hand`, product by product in lock order; then the rows take their final status.
+ */
+async function settle(
+  tx: Tx,
+  live: readonly ReservationRow[],
+  status: Exclude<ReservationStatus, 'RESERVED'>,
+): Promise<void> {
+  for (const line of quantitiesByProduct(live)) {
+    const sold = status === 'COMMITTED' ? -line.quantity : 0;
+    await adjustInventory(tx, line.productId, { onHand: sold, reserved: -line.quantity });
+  }
+  await tx
+    .update(reservations)
+    .set({ status, updatedAt: sql`now()` })
+    .where(
+      inArray(
+        reservations.id,
+        live.map((row) => row.id),
+      ),
+    );
+}
+
 export type InventoryService = ReturnType<typeof createInventoryService>;
 
 /**
@@ -385,18 +409,7 @@ export function createInventoryService({ db, clock }: { db: Db; clock: Clock }) 
           throw new AppError('reservation_expired', `the reservation of checkout ${key} was released`);
         }
         const live = rows.filter((row) => row.status === 'RESERVED');
-        for (const line of quantitiesByProduct(live)) {
-          await adjustInventory(tx, line.productId, { onHand: -line.quantity, reserved: -line.quantity });
-        }
-        await tx
-          .update(reservations)
-          .set({ status: 'COMMITTED', updatedAt: sql`now()` })
-          .where(
-            inArray(
-              reservations.id,
-              live.map((row) => row.id),
-            ),
-          );
+        await settle(tx, live, 'COMMITTED');
         return toReservation(
           key,
           rows.map((row) => ({ ...row, status: 'COMMITTED' })),
@@ -414,18 +427,7 @@ export function createInventoryService({ db, clock }: { db: Db; clock: Clock }) 
         await lockCheckout(tx, key);
         const live = (await checkoutRows(tx, key)).filter((row) => row.status === 'RESERVED');
         if (live.length === 0) return { released: 0 };
-        for (const line of quantitiesByProduct(live)) {
-          await adjustInventory(tx, line.productId, { reserved: -line.quantity });
-        }
-        await tx
-          .update(reservations)
-          .set({ status: 'RELEASED', updatedAt: sql`now()` })
-          .where(
-            inArray(
-              reservations.id,
-              live.map((row) => row.id),
-            ),
-          );
+        await settle(tx, live, 'RELEASED');
         return { released: live.length };
       });
     },
@@ -478,18 +480,7 @@ export function createInventoryService({ db, clock }: { db: Db; clock: Clock }) 
           .orderBy(asc(reservations.checkoutId), asc(reservations.productId))
           .for('update');
         if (rows.length === 0) return { released: 0, checkoutIds: [] };
-        for (const line of quantitiesByProduct(rows)) {
-          await adjustInventory(tx, line.productId, { reserved: -line.quantity });
-        }
-        await tx
-          .update(reservations)
-          .set({ status: 'EXPIRED', updatedAt: sql`now()` })
-          .where(
-            inArray(
-              reservations.id,
-              rows.map((row) => row.id),
-            ),
-          );
+        await settle(tx, rows, 'EXPIRED');
         return { released: rows.length, checkoutIds: [...new Set(rows.map((row) => row.checkoutId))] };
       });
     },
