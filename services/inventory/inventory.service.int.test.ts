@@ -444,6 +444,95 @@ describe('release', () => {
   it('is harmless for a checkout that never reserved', async () => {
     expect(await inventory().release(randomUUID())).toEqual({ released: 0 });
   });
+
+  it('leaves a marker so a reserve arriving after the release holds nothing', async () => {
+    const id = await newProduct(10);
+    const checkoutId = randomUUID();
+    // The saga gave up and compensated while its first reserve attempt was still on its way.
+    expect(await inventory().release(checkoutId)).toEqual({ released: 0 });
+    const late = await rejection(inventory().reserve(checkoutId, [{ productId: id, quantity: 4 }], MINUTE));
+    expect(late.code).toBe('reservation_expired');
+    expect(await stockOf(id)).toEqual(level(id, 10, 0));
+    expect(await inventory().getReservation(checkoutId)).toBeUndefined();
+  });
+
+  it('lets a reserve and a release racing from the start end with nothing held', async () => {
+    const id = await newProduct(50);
+    const ids = Array.from({ length: 20 }, () => randomUUID());
+    await Promise.all(
+      ids.flatMap((checkoutId) => [
+        inventory()
+          .reserve(checkoutId, [{ productId: id, quantity: 2 }], MINUTE)
+          .catch(() => undefined),
+        inventory().release(checkoutId),
+      ]),
+    );
+    expect(await stockOf(id)).toEqual(level(id, 50, 0));
+    await expectConsistent([id]);
+  });
+});
+
+describe('returnStock', () => {
+  it('releases what is reserved and puts committed stock back once', async () => {
+    const [a, b] = [await newProduct(10), await newProduct(10)];
+    const reservedOnly = randomUUID();
+    const sold = randomUUID();
+    await inventory().reserve(reservedOnly, [{ productId: a, quantity: 2 }], MINUTE);
+    await inventory().reserve(
+      sold,
+      [
+        { productId: a, quantity: 3 },
+        { productId: b, quantity: 4 },
+      ],
+      MINUTE,
+    );
+    await inventory().commit(sold);
+    expect(await stocksOf([a, b])).toEqual([level(a, 7, 2), level(b, 6, 0)]);
+
+    expect(await inventory().returnStock(reservedOnly)).toEqual({ released: 1, restocked: 0 });
+    const results = await Promise.all(Array.from({ length: 5 }, () => inventory().returnStock(sold)));
+    expect(results.filter((r) => r.restocked > 0)).toEqual([{ released: 0, restocked: 2 }]);
+    expect(await inventory().returnStock(sold)).toEqual({ released: 0, restocked: 0 });
+
+    expect(await stocksOf([a, b])).toEqual([level(a, 10, 0), level(b, 10, 0)]);
+    const movements = await db.sql<{ product_id: string; delta: number }[]>`
+      select product_id, delta from stock_movements where reference = ${sold} and reason = 'RESTOCK'
+      order by product_id`;
+    expect(movements.map((m) => [Number(m.product_id), m.delta])).toEqual([
+      [a, 3],
+      [b, 4],
+    ]);
+    // The sale stays recorded as a sale; the movement records that it came back.
+    expect(await reservationStatuses(sold)).toEqual(['COMMITTED', 'COMMITTED']);
+    expect(
+      (await rejection(inventory().reserve(randomUUID(), [{ productId: a, quantity: 11 }], MINUTE))).code,
+    ).toBe('insufficient_stock');
+    await expectConsistent([a, b]);
+  });
+
+  it('is harmless for a checkout that never reserved, and refuses its later reserve', async () => {
+    const id = await newProduct(5);
+    const checkoutId = randomUUID();
+    expect(await inventory().returnStock(checkoutId)).toEqual({ released: 0, restocked: 0 });
+    const late = await rejection(inventory().reserve(checkoutId, [{ productId: id, quantity: 1 }], MINUTE));
+    expect(late.code).toBe('reservation_expired');
+    expect(await stockOf(id)).toEqual(level(id, 5, 0));
+  });
+
+  it('forgets release markers older than asked, not younger ones', async () => {
+    const old = randomUUID();
+    await inventory().release(old);
+    clock.advance(25 * 60 * MINUTE);
+    const recent = randomUUID();
+    await inventory().release(recent);
+    await db.sql`update reservation_releases set created_at = ${clock.now().toISOString()}::timestamptz - interval '1 minute' where checkout_id = ${recent}`;
+    await db.sql`update reservation_releases set created_at = ${clock.now().toISOString()}::timestamptz - interval '25 hours' where checkout_id = ${old}`;
+    const { pruned } = await inventory().pruneReleaseMarkers(24 * 60 * MINUTE);
+    expect(pruned).toBeGreaterThanOrEqual(1);
+    const left = await db.sql<{ checkout_id: string }[]>`
+      select checkout_id from reservation_releases where checkout_id in (${old}, ${recent})`;
+    expect(left.map((row) => row.checkout_id)).toEqual([recent]);
+  });
 });
 
 describe('releaseExpired', () => {

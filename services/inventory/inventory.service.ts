@@ -1,10 +1,11 @@
-import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { PG, pgErrorCode } from '../../db/client.js';
 import {
   inventory,
   products,
   type ReservationStatus,
+  reservationReleases,
   reservations,
   stockMovements,
 } from '../../db/schema.js';
@@ -218,6 +219,35 @@ async function settle(
     );
 }
 
+/** Marks a checkout's reservation as released, so a reserve arriving later holds nothing. */
+async function markReleased(tx: Tx, checkoutId: string): Promise<void> {
+  await tx.insert(reservationReleases).values({ checkoutId }).onConflictDoNothing();
+}
+
+/**
+ * Puts lines back on hand once per (reference, product): a RESTOCK movement records each, and a
+ * line whose movement exists is skipped. Returns whether anything was put back.
+ */
+async function restockOnce(tx: Tx, reference: string, lines: readonly StockLine[]): Promise<boolean> {
+  let restocked = false;
+  for (const line of lines) {
+    const inserted = await tx
+      .insert(stockMovements)
+      .values({ id: newId(), productId: line.productId, delta: line.quantity, reason: 'RESTOCK', reference })
+      .onConflictDoNothing()
+      .returning({ id: stockMovements.id });
+    if (inserted.length === 0) continue;
+    const updated = await tx
+      .update(inventory)
+      .set({ onHand: sql`${inventory.onHand} + ${line.quantity}`, updatedAt: sql`now()` })
+      .where(eq(inventory.productId, line.productId))
+      .returning({ productId: inventory.productId });
+    if (updated.length === 0) throw new AppError('not_found', `product ${line.productId} not found`);
+    restocked = true;
+  }
+  return restocked;
+}
+
 export type InventoryService = ReturnType<typeof createInventoryService>;
 
 /**
@@ -332,7 +362,10 @@ export function createInventoryService({ db, clock }: { db: Db; clock: Clock }) 
 
     /**
      * Reserves all lines or none for `ttlMs`. Idempotent per checkout: a repeat returns the
-     * reservation made first (`conflict` if it asks for other quantities). Undone by `release`.
+     * reservation made first (`conflict` if it asks for other quantities), whatever its status.
+     * Refused with `reservation_expired` once the checkout's reservation was released, even if
+     * nothing was held yet: a slow attempt that lands after the saga gave up holds nothing.
+     * Undone by `release` or `returnStock`.
      */
     async reserve(checkoutId: string, lines: StockLine[], ttlMs: number): Promise<Reservation> {
       const key = checkoutKey(checkoutId);
@@ -351,6 +384,16 @@ export function createInventoryService({ db, clock }: { db: Db; clock: Clock }) 
             );
           }
           return toReservation(key, existing);
+        }
+        const [released] = await tx
+          .select({ checkoutId: reservationReleases.checkoutId })
+          .from(reservationReleases)
+          .where(eq(reservationReleases.checkoutId, key));
+        if (released) {
+          throw new AppError(
+            'reservation_expired',
+            `the reservation of checkout ${key} was already released`,
+          );
         }
 
         const shortages: StockShortage[] = [];
@@ -418,18 +461,50 @@ export function createInventoryService({ db, clock }: { db: Db; clock: Clock }) 
     },
 
     /**
-     * Returns a checkout's reserved stock to available. Idempotent and harmless when nothing is
-     * reserved; committed lines are left alone. `released` counts the lines returned by this call.
+     * Returns a checkout's reserved stock to available and refuses any later reserve of it.
+     * Idempotent and harmless when nothing is reserved; committed lines are left alone.
+     * `released` counts the lines returned by this call.
      */
     async release(checkoutId: string): Promise<{ released: number }> {
       const key = checkoutKey(checkoutId);
       return db.transaction(async (tx) => {
         await lockCheckout(tx, key);
+        await markReleased(tx, key);
         const live = (await checkoutRows(tx, key)).filter((row) => row.status === 'RESERVED');
         if (live.length === 0) return { released: 0 };
         await settle(tx, live, 'RELEASED');
         return { released: live.length };
       });
+    },
+
+    /**
+     * Undoes whatever a checkout did to stock: reserved lines are released (and a later reserve
+     * refused), committed lines are put back on hand once, recorded as RESTOCK movements whose
+     * reference is the checkout id. The compensation of both reserve and commit, and the restock
+     * of a cancelled order. Idempotent: counts are of what this call changed.
+     */
+    async returnStock(checkoutId: string): Promise<{ released: number; restocked: number }> {
+      const key = checkoutKey(checkoutId);
+      return db.transaction(async (tx) => {
+        await lockCheckout(tx, key);
+        await markReleased(tx, key);
+        const rows = await checkoutRows(tx, key);
+        const live = rows.filter((row) => row.status === 'RESERVED');
+        if (live.length > 0) await settle(tx, live, 'RELEASED');
+        const sold = quantitiesByProduct(rows.filter((row) => row.status === 'COMMITTED'));
+        const restocked = sold.length > 0 && (await restockOnce(tx, key, sold)) ? sold.length : 0;
+        return { released: live.length, restocked };
+      });
+    },
+
+    /** Forgets release markers older than `olderThanMs`: no reserve attempt lives that long. Idempotent. */
+    async pruneReleaseMarkers(olderThanMs: number): Promise<{ pruned: number }> {
+      const cutoff = new Date(clock.now().getTime() - olderThanMs);
+      const deleted = await db
+        .delete(reservationReleases)
+        .where(lt(reservationReleases.createdAt, cutoff))
+        .returning({ checkoutId: reservationReleases.checkoutId });
+      return { pruned: deleted.length };
     },
 
     /**
@@ -495,31 +570,7 @@ export function createInventoryService({ db, clock }: { db: Db; clock: Clock }) 
       }
       const wanted = normalizeLines(lines);
       try {
-        return await db.transaction(async (tx) => {
-          let restocked = false;
-          for (const line of wanted) {
-            const inserted = await tx
-              .insert(stockMovements)
-              .values({
-                id: newId(),
-                productId: line.productId,
-                delta: line.quantity,
-                reason: 'RESTOCK',
-                reference: orderId,
-              })
-              .onConflictDoNothing()
-              .returning({ id: stockMovements.id });
-            if (inserted.length === 0) continue;
-            const updated = await tx
-              .update(inventory)
-              .set({ onHand: sql`${inventory.onHand} + ${line.quantity}`, updatedAt: sql`now()` })
-              .where(eq(inventory.productId, line.productId))
-              .returning({ productId: inventory.productId });
-            if (updated.length === 0) throw new AppError('not_found', `product ${line.productId} not found`);
-            restocked = true;
-          }
-          return { restocked };
-        });
+        return await db.transaction(async (tx) => ({ restocked: await restockOnce(tx, orderId, wanted) }));
       } catch (error) {
         if (pgErrorCode(error) === PG.foreignKeyViolation) {
           throw new AppError('not_found', 'a restocked product does not exist', { cause: error });
