@@ -6,12 +6,13 @@ import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import autocannon from 'autocannon';
 import { createApp } from '../api/app.js';
+import { checkoutSagaUnavailable } from '../api/checkout-saga.js';
 import { createMetricsRegistry } from '../api/metrics.js';
 import { createDatabase, type Database } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { seedDatabase } from '../db/seed.js';
 import { systemClock } from '../lib/clock.js';
-import { DEV_JWT_SECRET } from '../lib/config.js';
+import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET } from '../lib/config.js';
 import { newId } from '../lib/ids.js';
 import { signToken } from '../lib/jwt.js';
 import { createLogger } from '../lib/logger.js';
@@ -109,8 +110,16 @@ async function startServer(database: Database, redisUrl: string | undefined) {
     metrics,
     clock: systemClock,
     cart: { cacheTtlMs: 15 * 60_000, cacheJitterMs: 5 * 60_000 },
+    payments: { failureRate: 0 },
   });
-  const app = createApp({ logger, jwtSecret: DEV_JWT_SECRET, metrics, readiness: {}, services });
+  const app = createApp({
+    logger,
+    jwtSecret: DEV_JWT_SECRET,
+    metrics,
+    readiness: {},
+    services,
+    checkout: { saga: checkoutSagaUnavailable(), waitMs: 0, webhookSecret: DEV_WEBHOOK_SECRET },
+  });
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as AddressInfo;

@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, title: 'Payload too large' },
   cart_full: { status: 422, title: 'Cart full' },
   cart_empty: { status: 422, title: 'Cart empty' },
+  currency_mismatch: { status: 422, title: 'Currency mismatch' },
+  idempotency_key_reused: { status: 422, title: 'Idempotency key reused' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal error' },
   service_unavailable: { status: 503, title: 'Service unavailable' },

@@ -6,7 +6,12 @@ import type { Logger } from '../lib/logger.js';
 import { createCartCache } from './cart/cart.cache.js';
 import { createCartService } from './cart/cart.service.js';
 import { createCatalogService } from './catalog/catalog.service.js';
+import { createCheckoutService } from './checkout/checkout.service.js';
 import { createInventoryService } from './inventory/inventory.service.js';
+import { createOrdersService } from './orders/orders.service.js';
+import { createMockProvider } from './payments/mock-provider.js';
+import type { PaymentProvider } from './payments/payment-provider.js';
+import { createPaymentsService } from './payments/payments.service.js';
 
 export interface ServiceDeps {
   db: Db;
@@ -16,6 +21,8 @@ export interface ServiceDeps {
   metrics: Registry;
   clock: Clock;
   cart: { cacheTtlMs: number; cacheJitterMs: number };
+  /** The built-in mock provider's random refusal rate (PAYMENT_FAILURE_RATE); ignored with `provider`. */
+  payments: { failureRate: number; provider?: PaymentProvider };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -34,5 +41,10 @@ export function createServices(deps: ServiceDeps) {
       })
     : undefined;
   const cart = createCartService({ db: deps.db, catalog, cache, clock: deps.clock, logger: deps.logger });
-  return { catalog, inventory, cart };
+  const checkouts = createCheckoutService({ db: deps.db, cart, catalog, clock: deps.clock });
+  const provider =
+    deps.payments.provider ?? createMockProvider({ db: deps.db, failureRate: deps.payments.failureRate });
+  const payments = createPaymentsService({ db: deps.db, provider, clock: deps.clock });
+  const orders = createOrdersService({ db: deps.db, clock: deps.clock });
+  return { catalog, inventory, cart, checkouts, payments, orders };
 }

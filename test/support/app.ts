@@ -2,22 +2,28 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { type AppDeps, createApp } from '../../api/app.js';
+import { checkoutSagaUnavailable } from '../../api/checkout-saga.js';
 import type { AppEnv } from '../../api/context.js';
 import { createMetricsRegistry } from '../../api/metrics.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
-import { DEV_JWT_SECRET } from '../../lib/config.js';
+import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET } from '../../lib/config.js';
 import { signToken } from '../../lib/jwt.js';
 import { createLogger } from '../../lib/logger.js';
 import { createServices, type Services } from '../../services/index.js';
 import type { TestDatabase } from './db.js';
 
 export const TEST_JWT_SECRET = DEV_JWT_SECRET;
+export const TEST_WEBHOOK_SECRET = DEV_WEBHOOK_SECRET;
 
 export interface TestAppOptions {
   db: TestDatabase;
   redis?: Redis | undefined;
   clock?: Clock;
   readiness?: AppDeps['readiness'];
+  /** The checkout saga port; by default one that answers 503 (tests that do not check out). */
+  checkout?: Partial<AppDeps['checkout']>;
+  /** Services to serve instead of new ones over `db` (to share them with workers). */
+  services?: Services;
 }
 
 export interface TestApp {
@@ -35,19 +41,26 @@ export function createTestServices(options: TestAppOptions & { metrics?: Registr
     metrics: options.metrics ?? createMetricsRegistry(),
     clock: options.clock ?? systemClock,
     cart: { cacheTtlMs: 15 * 60_000, cacheJitterMs: 5 * 60_000 },
+    payments: { failureRate: 0 },
   });
 }
 
 /** The real app over real services on a test database; requests go through `app.request()`. */
 export function createTestApp(options: TestAppOptions): TestApp {
   const metrics = createMetricsRegistry();
-  const services = createTestServices({ ...options, metrics });
+  const services = options.services ?? createTestServices({ ...options, metrics });
   const app = createApp({
     logger: createLogger({ level: 'silent' }),
     jwtSecret: TEST_JWT_SECRET,
     metrics,
     readiness: options.readiness ?? { postgres: async () => 'ok' },
     services,
+    checkout: {
+      saga: checkoutSagaUnavailable(),
+      waitMs: 30_000,
+      webhookSecret: TEST_WEBHOOK_SECRET,
+      ...options.checkout,
+    },
   });
   return { app, services, metrics };
 }
