@@ -7,10 +7,11 @@ import { ConfigError, loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { createRedisClient } from '../lib/redis.js';
 import { createServices } from '../services/index.js';
+import { checkoutSagaProbe } from './saga-probe.js';
 import { ensureMaintenanceSchedules } from './schedules.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { temporalLogger } from './temporal-logger.js';
-import { createWorkers } from './workers.js';
+import { createActivities, createWorkers } from './workers.js';
 
 /**
  * Worker entrypoint: hosts every workflow and activity task queue in one process, registers
@@ -45,15 +46,18 @@ async function main(): Promise<void> {
     metrics: createMetricsRegistry({ service: 'worker' }),
     clock: systemClock,
     cart: { cacheTtlMs: config.cart.cacheTtlMs, cacheJitterMs: config.cart.cacheJitterMs },
+    payments: { failureRate: config.payments.failureRate },
   });
-  const workers = await createWorkers({
-    connection,
-    namespace,
-    taskQueuePrefix: config.temporal.taskQueuePrefix,
-    services,
-    cartIdleMs: config.cart.idleTtlMs,
-    reservationSweepGraceMs: config.checkout.reservationSweepGraceMs,
-  });
+  const workers = await createWorkers(
+    { connection, namespace, taskQueuePrefix: config.temporal.taskQueuePrefix },
+    createActivities({
+      services,
+      cartIdleMs: config.cart.idleTtlMs,
+      reservationTtlMs: config.checkout.reservationTtlMs,
+      reservationSweepGraceMs: config.checkout.reservationSweepGraceMs,
+      isSagaRunning: checkoutSagaProbe(client),
+    }),
+  );
   await ensureMaintenanceSchedules(client, config.temporal.taskQueuePrefix, logger);
   logger.info({ address, namespace, queues: workers.map((w) => w.options.taskQueue) }, 'worker running');
 

@@ -6,19 +6,28 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { createCartActivities } from '../activities/cart.activities.js';
+import { createCheckoutActivities } from '../activities/checkout.activities.js';
 import { createInventoryActivities } from '../activities/inventory.activities.js';
-import { taskQueues } from '../lib/task-queues.js';
+import { createOrderActivities } from '../activities/orders.activities.js';
+import { createPaymentActivities } from '../activities/payments.activities.js';
+import { type QueueName, taskQueues } from '../lib/task-queues.js';
 import type { Services } from '../services/index.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface ActivityDeps {
+  services: Services;
+  cartIdleMs: number;
+  reservationTtlMs: number;
+  reservationSweepGraceMs: number;
+  /** Whether the saga of a checkout is still running (asks Temporal); used by housekeeping. */
+  isSagaRunning(checkoutId: string): Promise<boolean>;
+}
 
 export interface WorkerDeps {
   connection: NativeConnection;
   namespace: string;
   taskQueuePrefix: string;
-  services: Services;
-  cartIdleMs: number;
-  reservationSweepGraceMs: number;
   /** A pre-built bundle (tests build one per file); built here when absent. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
@@ -31,29 +40,54 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
   });
 }
 
+/** The activities each task queue hosts, over the services. */
+export function createActivities(deps: ActivityDeps) {
+  const { cart, checkouts, inventory, orders, payments } = deps.services;
+  return {
+    checkout: createCheckoutActivities({
+      checkouts,
+      cart,
+      inventory,
+      payments,
+      orders,
+      isSagaRunning: deps.isSagaRunning,
+      // A live saga touches its checkout at least once per reservation lifetime.
+      abandonedAfterMs: deps.reservationTtlMs + deps.reservationSweepGraceMs,
+    }),
+    carts: createCartActivities({ cart, idleMs: deps.cartIdleMs }),
+    inventory: createInventoryActivities({
+      inventory,
+      checkouts,
+      reservationTtlMs: deps.reservationTtlMs,
+      sweepGraceMs: deps.reservationSweepGraceMs,
+    }),
+    payments: createPaymentActivities({ payments, checkouts }),
+    orders: createOrderActivities({ orders, checkouts }),
+  } satisfies Partial<Record<QueueName, object>>;
+}
+
+export type QueueActivities = ReturnType<typeof createActivities>;
+
 /**
- * One worker per task queue: workflows on `maintenance` (and later `checkout`), each service's
+ * One worker per task queue: workflows on `checkout` and `maintenance`, each service's
  * activities on its own queue. In development one process hosts them all; in production each
  * can run (and scale) separately.
  */
-export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
+export async function createWorkers(deps: WorkerDeps, activities: QueueActivities): Promise<Worker[]> {
   const queues = taskQueues(deps.taskQueuePrefix);
   const workflowBundle = deps.workflowBundle ?? (await bundleWorkflows());
   const common = { connection: deps.connection, namespace: deps.namespace };
   return Promise.all([
+    Worker.create({
+      ...common,
+      taskQueue: queues.checkout,
+      workflowBundle,
+      activities: activities.checkout,
+    }),
     Worker.create({ ...common, taskQueue: queues.maintenance, workflowBundle }),
-    Worker.create({
-      ...common,
-      taskQueue: queues.carts,
-      activities: createCartActivities({ cart: deps.services.cart, idleMs: deps.cartIdleMs }),
-    }),
-    Worker.create({
-      ...common,
-      taskQueue: queues.inventory,
-      activities: createInventoryActivities({
-        inventory: deps.services.inventory,
-        sweepGraceMs: deps.reservationSweepGraceMs,
-      }),
-    }),
+    Worker.create({ ...common, taskQueue: queues.carts, activities: activities.carts }),
+    Worker.create({ ...common, taskQueue: queues.inventory, activities: activities.inventory }),
+    Worker.create({ ...common, taskQueue: queues.payments, activities: activities.payments }),
+    Worker.create({ ...common, taskQueue: queues.orders, activities: activities.orders }),
   ]);
 }

@@ -8,11 +8,11 @@ import { createTestServices } from '../test/support/app.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/db.js';
 import {
   createTemporalTestContext,
+  createTestWorkers,
   type TemporalTestContext,
   withWorkers,
 } from '../test/support/temporal.js';
 import { ensureMaintenanceSchedules, MAINTENANCE_SCHEDULES, scheduleId } from '../workers/schedules.js';
-import { createWorkers } from '../workers/workers.js';
 import { purgeIdleCartsWorkflow, releaseExpiredReservationsWorkflow } from './maintenance.workflow.js';
 
 const DAY = 86_400_000;
@@ -29,15 +29,7 @@ afterAll(async () => {
 
 async function startWorkers(prefix: string, clock: FixedClock) {
   const services = createTestServices({ db, clock });
-  const workers = await createWorkers({
-    connection: temporal.connection,
-    namespace: temporal.namespace,
-    taskQueuePrefix: prefix,
-    services,
-    cartIdleMs: 90 * DAY,
-    reservationSweepGraceMs: 60_000,
-    workflowBundle: temporal.bundle,
-  });
+  const workers = await createTestWorkers(temporal, { services, prefix, cartIdleMs: 90 * DAY });
   return { services, workers };
 }
 
@@ -85,7 +77,7 @@ describe('maintenance workflows on the real Temporal dev server', () => {
       }),
     );
 
-    expect(result).toEqual({ released: 1, checkoutIds: [stale] });
+    expect(result).toEqual({ released: 1, checkoutIds: [stale], settled: [] });
     const after = await services.inventory.getStock(4);
     expect(after.reserved).toBe(before.reserved + 2);
     expect(after.onHand).toBe(before.onHand);

@@ -1,5 +1,6 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { CartActivities } from '../activities/cart.activities.js';
+import type { CheckoutActivities } from '../activities/checkout.activities.js';
 import type { InventoryActivities } from '../activities/inventory.activities.js';
 import { siblingQueue } from '../lib/task-queues.js';
 
@@ -18,10 +19,15 @@ export async function purgeIdleCartsWorkflow(): Promise<{ purged: number }> {
   return purgeIdleCarts();
 }
 
-/** Releases reservations whose checkout saga is gone. Run every minute by a schedule. */
+/**
+ * Releases reservations past expiry that no saga released, then settles checkouts whose saga is
+ * gone (terminated by an operator): their order, payment and stock are undone and they are
+ * recorded FAILED. Run every minute by a schedule.
+ */
 export async function releaseExpiredReservationsWorkflow(): Promise<{
   released: number;
   checkoutIds: string[];
+  settled: string[];
 }> {
   const { releaseExpiredReservations } = proxyActivities<InventoryActivities>({
     ...housekeeping,
@@ -29,5 +35,13 @@ export async function releaseExpiredReservationsWorkflow(): Promise<{
     taskQueue: siblingQueue(workflowInfo().taskQueue, 'inventory'),
     summary: 'Release expired reservations',
   });
-  return releaseExpiredReservations();
+  const { settleAbandonedCheckouts } = proxyActivities<CheckoutActivities>({
+    ...housekeeping,
+    startToCloseTimeout: '2 minutes',
+    taskQueue: siblingQueue(workflowInfo().taskQueue, 'checkout'),
+    summary: 'Settle checkouts whose saga is gone',
+  });
+  const released = await releaseExpiredReservations();
+  const { settled } = await settleAbandonedCheckouts();
+  return { ...released, settled };
 }

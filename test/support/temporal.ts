@@ -1,8 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  type Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { inject } from 'vitest';
-import { bundleWorkflows } from '../../workers/workers.js';
+import type { Services } from '../../services/index.js';
+import { checkoutSagaProbe } from '../../workers/saga-probe.js';
+import {
+  type ActivityDeps,
+  bundleWorkflows,
+  createActivities,
+  createWorkers,
+  type QueueActivities,
+} from '../../workers/workers.js';
 
 export interface TemporalTestContext {
   client: Client;
@@ -18,6 +32,8 @@ export interface TemporalTestContext {
 /** Connects to the dev server the global setup started (or TEMPORAL_ADDRESS). */
 export async function createTemporalTestContext(): Promise<TemporalTestContext> {
   const address = inject('temporalAddress');
+  // Worker state changes are noise in test output; warnings and errors still show.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const namespace = 'default';
   const [clientConnection, connection, bundle] = await Promise.all([
     Connection.connect({ address }),
@@ -45,4 +61,35 @@ export async function withWorkers<T>(workers: Worker[], fn: () => Promise<T>): P
     for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
     await Promise.allSettled(running);
   }
+}
+
+export interface TestWorkerOptions extends Partial<Omit<ActivityDeps, 'services'>> {
+  services: Services;
+  /** The task-queue prefix of this test (temporal.newPrefix()). */
+  prefix: string;
+  /** Replaces activities, e.g. to make one step fail and watch the compensations run. */
+  activities?: (real: QueueActivities) => QueueActivities;
+}
+
+/** The real workers over real services, on this test's own task queues. */
+export function createTestWorkers(
+  temporal: TemporalTestContext,
+  options: TestWorkerOptions,
+): Promise<Worker[]> {
+  const real = createActivities({
+    services: options.services,
+    cartIdleMs: options.cartIdleMs ?? 90 * 86_400_000,
+    reservationTtlMs: options.reservationTtlMs ?? 5 * 60_000,
+    reservationSweepGraceMs: options.reservationSweepGraceMs ?? 60_000,
+    isSagaRunning: options.isSagaRunning ?? checkoutSagaProbe(temporal.client),
+  });
+  return createWorkers(
+    {
+      connection: temporal.connection,
+      namespace: temporal.namespace,
+      taskQueuePrefix: options.prefix,
+      workflowBundle: temporal.bundle,
+    },
+    options.activities ? options.activities(real) : real,
+  );
 }
