@@ -7,7 +7,9 @@ import { isAppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { CartService } from '../services/cart/cart.service.js';
 import type { CatalogService } from '../services/catalog/catalog.service.js';
+import type { CheckoutService } from '../services/checkout/checkout.service.js';
 import type { InventoryService } from '../services/inventory/inventory.service.js';
+import type { CheckoutSaga } from './checkout-saga.js';
 import type { AppEnv } from './context.js';
 import { createHttpMetrics } from './metrics.js';
 import { accessLog } from './middleware/access-log.js';
@@ -16,6 +18,7 @@ import { requestId } from './middleware/request-id.js';
 import { problemResponse } from './problem.js';
 import { createRouter } from './route.js';
 import { registerCartRoutes } from './routes/cart.routes.js';
+import { registerCheckoutRoutes } from './routes/checkout.routes.js';
 import { registerDocsRoutes } from './routes/docs.routes.js';
 import { type ReadinessCheck, registerHealthRoutes } from './routes/health.routes.js';
 import { registerInventoryRoutes } from './routes/inventory.routes.js';
@@ -32,6 +35,15 @@ export interface AppDeps {
     catalog: CatalogService;
     inventory: InventoryService;
     cart: CartService;
+    checkouts: CheckoutService;
+  };
+  checkout: {
+    /** The API's port to the checkout saga (Temporal in production). */
+    saga: CheckoutSaga;
+    /** CHECKOUT_WAIT_MS: how long a request waits for the saga's outcome. */
+    waitMs: number;
+    /** PAYMENT_WEBHOOK_SECRET: the HMAC secret of the payment provider's webhooks. */
+    webhookSecret: string;
   };
 }
 
@@ -59,6 +71,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerProductRoutes(router, deps.services);
   registerInventoryRoutes(router, deps.services);
   registerCartRoutes(router, deps.services);
+  registerCheckoutRoutes(router, { checkouts: deps.services.checkouts, ...deps.checkout });
   registerDocsRoutes(app, { metrics: deps.metrics });
 
   app.notFound((c) => {

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from '../lib/errors.js';
 import type { AppEnv, AuthUser } from './context.js';
 import { authenticate, type TokenVerifier } from './middleware/auth.js';
@@ -41,6 +41,8 @@ export interface RouteSpec<
   errors?: ErrorCode[];
   /** Error code per top-level input field; fields not listed fail with `invalid_argument`. */
   fieldCodes?: Partial<Record<string, ErrorCode>>;
+  /** Runs before input is validated, e.g. a webhook's signature check over the raw body. */
+  guard?: MiddlewareHandler<AppEnv>;
 }
 
 export interface RouteInput<P, Q, B> {
@@ -76,6 +78,7 @@ export function createRouter(app: OpenAPIHono<AppEnv>, verifier: TokenVerifier):
       app.openAPIRegistry.registerPath(documentRoute(spec));
       const guards =
         spec.access === 'public' ? [] : [authenticate(verifier, { admin: spec.access === 'admin' })];
+      if (spec.guard) guards.push(spec.guard);
       const honoPath = spec.path.replace(/\{(\w+)\}/g, ':$1');
       app.on([spec.method.toUpperCase()], [honoPath], ...guards, async (c) => {
         const input = {

@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import { createDatabase } from '../db/client.js';
 import { systemClock } from '../lib/clock.js';
@@ -8,6 +8,7 @@ import { createLogger } from '../lib/logger.js';
 import { createRedisClient } from '../lib/redis.js';
 import { createServices } from '../services/index.js';
 import { createApp } from './app.js';
+import { createTemporalCheckoutSaga } from './checkout-saga.js';
 import { createMetricsRegistry } from './metrics.js';
 
 /** API entrypoint: reads config, opens connections, serves HTTP, drains on SIGTERM/SIGINT. */
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
       return Connection.lazy({ address: config.temporal.address ?? 'localhost:7233' });
     },
   );
+
+  const client = new Client({ connection: temporal, namespace: config.temporal.namespace });
 
   const metrics = createMetricsRegistry({ defaultMetrics: true, service: 'api' });
   const app = createApp({
@@ -57,7 +60,13 @@ async function main(): Promise<void> {
       metrics,
       clock: systemClock,
       cart: { cacheTtlMs: config.cart.cacheTtlMs, cacheJitterMs: config.cart.cacheJitterMs },
+      payments: { failureRate: config.payments.failureRate },
     }),
+    checkout: {
+      saga: createTemporalCheckoutSaga({ client, taskQueuePrefix: config.temporal.taskQueuePrefix }),
+      waitMs: config.checkout.waitMs,
+      webhookSecret: config.payments.webhookSecret,
+    },
   });
 
   const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, (info) => {

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { AppError } from '../../lib/errors.js';
 import type { CatalogService } from '../../services/catalog/catalog.service.js';
 import type { Router } from '../route.js';
+import { IDEMPOTENCY_KEY } from '../schemas/common.js';
 import {
   CreateProductBody,
   encodeCursor,
@@ -12,8 +13,6 @@ import {
   ProductSchema,
   productJson,
 } from '../schemas/product.schemas.js';
-
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,255}$/;
 
 export function registerProductRoutes(router: Router, { catalog }: { catalog: CatalogService }): void {
   router.route(

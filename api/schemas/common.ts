@@ -3,6 +3,10 @@ import { ERROR_CODES } from '../../lib/errors.js';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
+/** Idempotency keys of the contract, in the `Idempotency-Key` header or a body field. */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,255}$/;
+export const IDEMPOTENCY_KEY_RULE = 'an idempotency key must be 1..255 characters of [A-Za-z0-9._:-]';
+
 /** A positive 64-bit id in a path segment, limited to what JSON numbers carry exactly. */
 export const pathId = (name: string, example = 1) =>
   z

@@ -1,0 +1,105 @@
+import type { Worker } from '@temporalio/worker';
+import type { Redis } from 'ioredis';
+import { createTemporalCheckoutSaga } from '../../api/checkout-saga.js';
+import type { CheckoutJson } from '../../lib/checkout.js';
+import type { QueueActivities } from '../../workers/workers.js';
+import { checkoutWorkflowId } from '../../workflows/checkout.contract.js';
+import { bearer, createTestApp, createTestServices, jsonRequest, type TestApp, userToken } from './app.js';
+import type { TestDatabase } from './db.js';
+import { createTestWorkers, type TemporalTestContext } from './temporal.js';
+
+export interface CheckoutStackOptions {
+  db: TestDatabase;
+  redis: Redis | undefined;
+  temporal: TemporalTestContext;
+  /** RESERVATION_TTL of the workers; default 5 minutes. */
+  reservationTtlMs?: number;
+  /** CHECKOUT_WAIT_MS of the API; default 30 s so tests see outcomes rather than 202s. */
+  waitMs?: number;
+  /** Replaces activities, e.g. to make a step fail. */
+  activities?: (real: QueueActivities) => QueueActivities;
+  /** Start no workers (a test that runs its own, e.g. in a child process). */
+  noWorkers?: boolean;
+}
+
+export interface CheckoutStack extends TestApp {
+  prefix: string;
+  workers: Worker[];
+  shopper(userId: number): Promise<Shopper>;
+  /** The saga's handle, to query or signal it as an operator would. */
+  workflow(checkoutId: string): ReturnType<TemporalTestContext['client']['workflow']['getHandle']>;
+  stop(): Promise<void>;
+}
+
+export interface Shopper {
+  userId: number;
+  headers: Record<string, string>;
+  add(productId: number, quantity: number): Promise<Response>;
+  cart(): Promise<{ cart: Array<{ product_id: number; quantity: number }> }>;
+  checkout(body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  get(checkoutId: string): Promise<Response>;
+  cancel(checkoutId: string, body?: unknown): Promise<Response>;
+}
+
+/**
+ * The API over real services with the real Temporal saga port, and the real workers on this
+ * test's own task queues: a checkout goes through Postgres, Redis and the Temporal dev server.
+ */
+export async function startCheckoutStack(options: CheckoutStackOptions): Promise<CheckoutStack> {
+  const { temporal } = options;
+  const prefix = temporal.newPrefix();
+  const services = createTestServices({ db: options.db, redis: options.redis });
+  const testApp = createTestApp({
+    db: options.db,
+    redis: options.redis,
+    services,
+    checkout: {
+      saga: createTemporalCheckoutSaga({ client: temporal.client, taskQueuePrefix: prefix }),
+      waitMs: options.waitMs ?? 30_000,
+    },
+  });
+  const workers = options.noWorkers
+    ? []
+    : await createTestWorkers(temporal, {
+        services,
+        prefix,
+        ...(options.reservationTtlMs ? { reservationTtlMs: options.reservationTtlMs } : {}),
+        ...(options.activities ? { activities: options.activities } : {}),
+      });
+  const running = workers.map((worker) => worker.run());
+  const request = async (path: string, init?: RequestInit) => testApp.app.request(path, init);
+
+  return {
+    ...testApp,
+    prefix,
+    workers,
+    workflow: (checkoutId) => temporal.client.workflow.getHandle(checkoutWorkflowId(checkoutId)),
+    async shopper(userId) {
+      const headers = bearer(await userToken(userId));
+      return {
+        userId,
+        headers,
+        add: (productId, quantity) =>
+          request('/api/v1/cart/items', jsonRequest('POST', { product_id: productId, quantity }, headers)),
+        cart: async () => (await request('/api/v1/cart', { headers })).json() as never,
+        checkout: (body = {}, extra = {}) =>
+          request('/api/v1/checkout', jsonRequest('POST', body, { ...headers, ...extra })),
+        get: (checkoutId) => request(`/api/v1/checkout/${checkoutId}`, { headers }),
+        cancel: (checkoutId, body) =>
+          request(
+            `/api/v1/checkout/${checkoutId}/cancel`,
+            body === undefined ? { method: 'POST', headers } : jsonRequest('POST', body, headers),
+          ),
+      };
+    },
+    async stop() {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await Promise.allSettled(running);
+    },
+  };
+}
+
+/** Reads a checkout answer (201/202 body or problem document) as JSON. */
+export async function checkoutBody(response: Response): Promise<CheckoutJson & Record<string, unknown>> {
+  return (await response.json()) as CheckoutJson & Record<string, unknown>;
+}
