@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DECLINE_REASONS } from '../../lib/checkout.js';
 import { FixedClock } from '../../lib/clock.js';
@@ -507,5 +508,30 @@ describe('a provider that refuses or fails after authorization', () => {
         last_error: 'PROVIDER_UNAVAILABLE: connection refused',
       },
     ]);
+  });
+});
+
+describe('the ledger checks of docs/payments.md', () => {
+  async function documentedChecks(): Promise<string[]> {
+    const doc = await readFile(new URL('../../docs/payments.md', import.meta.url), 'utf8');
+    return [...doc.matchAll(/```sql\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
+  }
+
+  it('find nothing wrong with every payment this file made, and catch a payment captured without its capture', async () => {
+    const checks = await documentedChecks();
+    expect(checks).toHaveLength(2);
+    for (const check of checks) expect(await db.sql.unsafe(check)).toEqual([]);
+
+    const checkoutId = randomUUID();
+    await db.sql`
+      insert into payments (id, checkout_id, user_id, amount_cents, currency, payment_method, provider, status, captured_cents)
+      values (${randomUUID()}, ${checkoutId}, 42, 100, 'USD', 'tok_visa', 'mock', 'CAPTURED', 100)`;
+    try {
+      for (const check of checks) {
+        expect(await db.sql.unsafe(check)).toMatchObject([{ checkout_id: checkoutId, status: 'CAPTURED' }]);
+      }
+    } finally {
+      await db.sql`delete from payments where checkout_id = ${checkoutId}`;
+    }
   });
 });
