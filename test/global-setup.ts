@@ -19,6 +19,8 @@ declare module 'vitest' {
     /** Empty when no Redis is available (Redis tests are then skipped, except under REQUIRE_REDIS=1). */
     redisUrl: string;
     temporalAddress: string;
+    /** The official `temporal` CLI, for tests that steer workflows as an operator would. */
+    temporalCli: string;
   }
 }
 
@@ -71,11 +73,11 @@ export default async function setup(project: TestProject) {
       return server.url;
     })(),
     (async () => {
-      if (config.temporal.address) return config.temporal.address;
       const cliPath = await findOrInstallTemporalCli({ cliPath: config.temporal.cliPath, log });
+      if (config.temporal.address) return { address: config.temporal.address, cliPath };
       const server = await startTemporalDevServer({ cliPath, runDir, uiPort: false, log });
       stops.push(server.stop);
-      return server.address;
+      return { address: server.address, cliPath };
     })(),
   ]);
 
@@ -90,7 +92,8 @@ export default async function setup(project: TestProject) {
   project.provide('pgAdminUrl', pg.adminUrl);
   project.provide('pgTemplate', template);
   project.provide('redisUrl', redis);
-  project.provide('temporalAddress', temporal);
+  project.provide('temporalAddress', temporal.address);
+  project.provide('temporalCli', temporal.cliPath);
 
   return async () => {
     await dropDatabase(pg.adminUrl, template).catch(() => {});

@@ -72,9 +72,10 @@ function respond(c: Context<AppEnv>, checkout: CheckoutJson): Response {
           ? checkout.failure.code
           : 'internal_error';
     throw new AppError(code, checkout.failure?.message ?? `the checkout is ${checkout.status}`, {
+      // `status` of a problem document is the HTTP status (RFC 9457); the checkout's is `checkout_status`.
       extra: {
         checkout_id: checkout.checkout_id,
-        status: checkout.status,
+        checkout_status: checkout.status,
         ...(checkout.failure?.reason ? { reason: checkout.failure.reason } : {}),
       },
     });
@@ -192,10 +193,14 @@ export function registerCheckoutRoutes(router: Router, deps: CheckoutRouteDeps):
         { waitMs: deps.waitMs, until: respondAsync ? 'opened' : 'outcome', summary },
       );
       if (respondAsync) c.header('Preference-Applied', 'respond-async');
-      if (result.kind === 'answered') return respond(c, result.checkout);
+      // A stored answer of an earlier identical request may predate what happened since (a 3-D Secure
+      // checkout answered while pending): only a final answer is final.
+      if (result.kind === 'answered' && isFinalStatus(result.checkout.status))
+        return respond(c, result.checkout);
       const record = await checkouts.findForRequest(checkoutId, hash);
       if (result.kind === 'ended' && record) return respond(c, checkoutJson(record));
-      const live = await current(checkoutId, record);
+      const live =
+        (await current(checkoutId, record)) ?? (result.kind === 'answered' ? result.checkout : undefined);
       if (!live) {
         throw new AppError(
           'service_unavailable',
@@ -205,8 +210,7 @@ export function registerCheckoutRoutes(router: Router, deps: CheckoutRouteDeps):
           },
         );
       }
-      c.header('Location', location(checkoutId));
-      return c.json(checkoutResponse(live), live.status === 'COMPLETED' ? 201 : 202);
+      return respond(c, live);
     },
   );
 

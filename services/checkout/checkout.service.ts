@@ -135,10 +135,21 @@ export function createCheckoutService({
   /** Prices the user's cart from Postgres; a failure when it cannot be bought as it is. */
   async function priceCart(
     userId: number,
-  ): Promise<{ lines: CheckoutLine[]; currency: string; failure: CheckoutFailure | null }> {
+  ): Promise<{
+    lines: CheckoutLine[];
+    itemCount: number;
+    currency: string;
+    failure: CheckoutFailure | null;
+  }> {
     const snapshot = await cart.snapshot(userId);
+    const itemCount = snapshot.lines.reduce((sum, line) => sum + line.quantity, 0);
     if (snapshot.lines.length === 0) {
-      return { lines: [], currency: DEFAULT_CURRENCY, failure: failure('cart_empty', 'the cart is empty') };
+      return {
+        lines: [],
+        itemCount,
+        currency: DEFAULT_CURRENCY,
+        failure: failure('cart_empty', 'the cart is empty'),
+      };
     }
     const products = await catalog.getMany(snapshot.lines.map((line) => line.productId));
     const lines: CheckoutLine[] = [];
@@ -162,13 +173,13 @@ export function createCheckoutService({
     const currency = currencies.length === 1 && currencies[0] ? currencies[0] : DEFAULT_CURRENCY;
     if (unavailable.length > 0) {
       const message = `products no longer available: ${unavailable.join(', ')}; remove them from the cart`;
-      return { lines, currency, failure: failure('product_unavailable', message) };
+      return { lines, itemCount, currency, failure: failure('product_unavailable', message) };
     }
     if (currencies.length > 1) {
       const message = `the cart mixes currencies (${currencies.join(', ')}); one checkout pays in one currency`;
-      return { lines, currency, failure: failure('currency_mismatch', message) };
+      return { lines, itemCount, currency, failure: failure('currency_mismatch', message) };
     }
-    return { lines, currency, failure: null };
+    return { lines, itemCount, currency, failure: null };
   }
 
   async function transition(
@@ -228,7 +239,7 @@ export function createCheckoutService({
           ),
       ]);
       return {
-        itemCount: priced.lines.reduce((sum, line) => sum + line.quantity, 0),
+        itemCount: priced.itemCount,
         totalCents: totalCents(priced.lines),
         currency: priced.currency,
         activeCheckoutId: active?.id ?? null,

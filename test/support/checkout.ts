@@ -103,3 +103,48 @@ export async function startCheckoutStack(options: CheckoutStackOptions): Promise
 export async function checkoutBody(response: Response): Promise<CheckoutJson & Record<string, unknown>> {
   return (await response.json()) as CheckoutJson & Record<string, unknown>;
 }
+
+/** Everything a checkout left in Postgres: the proof of what happened, independent of the API's answer. */
+export interface CheckoutLedger {
+  checkout: { status: string; failure_code: string | null; order_id: string | null } | undefined;
+  payment:
+    | { status: string; captured_cents: number; refunded_cents: number; amount_cents: number }
+    | undefined;
+  /** kind -> outcome and attempts of the provider calls the payments service recorded. */
+  operations: Record<string, { outcome: string; attempts: number }>;
+  /** What the mock provider itself processed, per operation. */
+  providerCalls: Record<string, number>;
+  reservations: string[];
+  orders: Array<{ id: string; status: string }>;
+  restocked: number;
+}
+
+export async function ledgerOf(db: TestDatabase, checkoutId: string): Promise<CheckoutLedger> {
+  const [checkout] = await db.sql<CheckoutLedger['checkout'][]>`
+    select status, failure_code, order_id from checkouts where id = ${checkoutId}`;
+  const [payment] = await db.sql<NonNullable<CheckoutLedger['payment']>[]>`
+    select status, captured_cents::int, refunded_cents::int, amount_cents::int from payments where checkout_id = ${checkoutId}`;
+  const operations = await db.sql<{ kind: string; outcome: string; attempts: number }[]>`
+    select o.kind, o.outcome, o.attempts from payment_operations o join payments p on p.id = o.payment_id
+    where p.checkout_id = ${checkoutId}`;
+  const provider = await db.sql<{ operation: string; n: number }[]>`
+    select operation, count(*)::int as n from mock_provider_requests
+    where idempotency_key like ${`${checkoutId}:%`} and outcome <> 'unavailable' group by operation`;
+  const reservations = await db.sql<{ status: string }[]>`
+    select status from reservations where checkout_id = ${checkoutId} order by product_id`;
+  const orders = await db.sql<{ id: string; status: string }[]>`
+    select id, status from orders where checkout_id = ${checkoutId}`;
+  const [restock] = await db.sql<{ n: number }[]>`
+    select count(*)::int as n from stock_movements where reason = 'RESTOCK' and reference = ${checkoutId}`;
+  return {
+    checkout,
+    payment,
+    operations: Object.fromEntries(
+      operations.map((o) => [o.kind, { outcome: o.outcome, attempts: o.attempts }]),
+    ),
+    providerCalls: Object.fromEntries(provider.map((p) => [p.operation, p.n])),
+    reservations: reservations.map((r) => r.status),
+    orders: [...orders],
+    restocked: restock?.n ?? 0,
+  };
+}

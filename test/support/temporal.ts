@@ -93,3 +93,19 @@ export function createTestWorkers(
     options.activities ? options.activities(real) : real,
   );
 }
+
+/** Runs the official `temporal` CLI against the test server, as an operator would from a shell. */
+export async function temporalCli(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    execFile(
+      inject('temporalCli'),
+      [...args, '--address', inject('temporalAddress'), '--namespace', 'default'],
+      { timeout: 30_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(Object.assign(error, { stdout, stderr }));
+        else resolve({ stdout, stderr });
+      },
+    );
+  });
+}
