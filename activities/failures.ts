@@ -4,7 +4,8 @@ import { isAppError } from '../lib/errors.js';
 /**
  * Maps a business rejection (AppError) to a non-retryable ApplicationFailure whose `type` is
  * the contract's error code, so workflows branch on the type; anything else propagates and
- * Temporal retries it as an infrastructure failure.
+ * Temporal retries it as an infrastructure failure. Rejections are an expected outcome, so they
+ * are BENIGN: logged at debug level, not counted as activity failures in the SDK's metrics.
  */
 export function toActivityFailure(error: unknown): unknown {
   if (!isAppError(error)) return error;
@@ -12,6 +13,7 @@ export function toActivityFailure(error: unknown): unknown {
     message: error.message,
     type: error.code,
     nonRetryable: true,
+    category: 'BENIGN',
     details: error.extra === undefined ? [] : [error.extra],
     cause: error,
   });

@@ -133,9 +133,7 @@ export function createCheckoutService({
   }
 
   /** Prices the user's cart from Postgres; a failure when it cannot be bought as it is. */
-  async function priceCart(
-    userId: number,
-  ): Promise<{
+  async function priceCart(userId: number): Promise<{
     lines: CheckoutLine[];
     itemCount: number;
     currency: string;

@@ -33,7 +33,9 @@ export interface TestApp {
 }
 
 /** Real services over a test database (and Redis, when given), as the API process wires them. */
-export function createTestServices(options: TestAppOptions & { metrics?: Registry }): Services {
+export function createTestServices(
+  options: TestAppOptions & { metrics?: Registry; paymentFailureRate?: number },
+): Services {
   return createServices({
     db: options.db.db,
     redis: options.redis,
@@ -41,7 +43,7 @@ export function createTestServices(options: TestAppOptions & { metrics?: Registr
     metrics: options.metrics ?? createMetricsRegistry(),
     clock: options.clock ?? systemClock,
     cart: { cacheTtlMs: 15 * 60_000, cacheJitterMs: 5 * 60_000 },
-    payments: { failureRate: 0 },
+    payments: { failureRate: options.paymentFailureRate ?? 0 },
   });
 }
 

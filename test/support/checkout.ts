@@ -14,10 +14,14 @@ export interface CheckoutStackOptions {
   temporal: TemporalTestContext;
   /** RESERVATION_TTL of the workers; default 5 minutes. */
   reservationTtlMs?: number;
+  /** RESERVATION_SWEEP_GRACE of the workers; default 1 minute. */
+  reservationSweepGraceMs?: number;
   /** CHECKOUT_WAIT_MS of the API; default 30 s so tests see outcomes rather than 202s. */
   waitMs?: number;
   /** Replaces activities, e.g. to make a step fail. */
   activities?: (real: QueueActivities) => QueueActivities;
+  /** PAYMENT_FAILURE_RATE of the mock provider; default 0. */
+  paymentFailureRate?: number;
   /** Start no workers (a test that runs its own, e.g. in a child process). */
   noWorkers?: boolean;
 }
@@ -48,7 +52,11 @@ export interface Shopper {
 export async function startCheckoutStack(options: CheckoutStackOptions): Promise<CheckoutStack> {
   const { temporal } = options;
   const prefix = temporal.newPrefix();
-  const services = createTestServices({ db: options.db, redis: options.redis });
+  const services = createTestServices({
+    db: options.db,
+    redis: options.redis,
+    paymentFailureRate: options.paymentFailureRate ?? 0,
+  });
   const testApp = createTestApp({
     db: options.db,
     redis: options.redis,
@@ -64,6 +72,9 @@ export async function startCheckoutStack(options: CheckoutStackOptions): Promise
         services,
         prefix,
         ...(options.reservationTtlMs ? { reservationTtlMs: options.reservationTtlMs } : {}),
+        ...(options.reservationSweepGraceMs !== undefined
+          ? { reservationSweepGraceMs: options.reservationSweepGraceMs }
+          : {}),
         ...(options.activities ? { activities: options.activities } : {}),
       });
   const running = workers.map((worker) => worker.run());
