@@ -7,7 +7,7 @@ import {
   TotalCentsKey,
   UserIdKey,
 } from '../../lib/search-attributes.js';
-import { bearer, jsonRequest, TEST_WEBHOOK_SECRET } from '../../test/support/app.js';
+import { jsonRequest, TEST_WEBHOOK_SECRET } from '../../test/support/app.js';
 import {
   type CheckoutStack,
   checkoutBody,
@@ -640,8 +640,8 @@ describe('request validation', () => {
     expect(Object.keys(doc.paths['/api/v1/checkout/{checkout_id}'] ?? {})).toEqual(['get']);
     expect(Object.keys(doc.paths['/api/v1/checkout/{checkout_id}/cancel'] ?? {})).toEqual(['post']);
     expect(Object.keys(doc.paths['/api/v1/payments/webhook'] ?? {})).toEqual(['post']);
-    const responses = (doc.paths['/api/v1/checkout']?.post as { responses: Record<string, unknown> })
-      .responses;
+    const post = doc.paths['/api/v1/checkout']?.post as { responses: Record<string, unknown> } | undefined;
+    const responses = post?.responses ?? {};
     expect(Object.keys(responses).sort()).toEqual([
       '201',
       '202',
@@ -654,6 +654,5 @@ describe('request validation', () => {
       '500',
       '503',
     ]);
-    void bearer;
   });
 });
