@@ -74,7 +74,9 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutJs
   const { checkoutId } = input;
   const state = new CheckoutState(input, workflowInfo().startTime);
 
-  setHandler(getStatusQuery, () => state.json());
+  setHandler(getStatusQuery, () => state.json(), {
+    description: 'The checkout, as GET /api/v1/checkout/{id} shows it',
+  });
   setHandler(
     awaitOutcomeUpdate,
     async ({ until }) => {
@@ -82,6 +84,7 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutJs
       return state.json();
     },
     {
+      description: 'The API waits here for the outcome of its request',
       validator: ({ requestHash }) => {
         if (requestHash !== input.requestHash) {
           rejectUpdate('idempotency_key_reused', 'this idempotency key was used for a different request');
@@ -97,22 +100,34 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutJs
       return state.json();
     },
     {
+      description: "The API's cancel: refused once the order is being created",
       validator: (_request) => {
         const refusal = state.cancelRefusal();
         if (refusal) rejectUpdate('checkout_not_cancellable', refusal);
       },
     },
   );
-  setHandler(cancelCheckoutSignal, (request = {}) => {
-    const refusal = state.cancelRefusal();
-    if (refusal) upsertMemo({ ignoredSignal: `cancelCheckout ignored: ${refusal}` });
-    else state.requestCancel(request);
-  });
-  setHandler(paymentConfirmedSignal, (confirmation = {}) => {
-    const refusal = confirmationProblem(confirmation) ?? state.confirmationRefusal();
-    if (refusal) upsertMemo({ ignoredSignal: `paymentConfirmed ignored: ${refusal}` });
-    else state.confirm(confirmation);
-  });
+  setHandler(
+    cancelCheckoutSignal,
+    (request = {}) => {
+      const refusal = state.cancelRefusal();
+      if (refusal) upsertMemo({ ignoredSignal: `cancelCheckout ignored: ${refusal}` });
+      else state.requestCancel(request);
+    },
+    { description: 'Cancel while no order exists. Input {} or {"reason": "..."}' },
+  );
+  setHandler(
+    paymentConfirmedSignal,
+    (confirmation = {}) => {
+      const refusal = confirmationProblem(confirmation) ?? state.confirmationRefusal();
+      if (refusal) upsertMemo({ ignoredSignal: `paymentConfirmed ignored: ${refusal}` });
+      else state.confirm(confirmation);
+    },
+    {
+      description:
+        '3-D Secure result. Input {} to approve, or {"approved": false, "reason": "CARD_DECLINED"}',
+    },
+  );
 
   const saga = new Compensations();
   try {

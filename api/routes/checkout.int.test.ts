@@ -329,6 +329,21 @@ describe('3-D Secure', () => {
     const product = await newProduct(10);
     const shopper = await shopperWith([[product, 1]]);
     const { id } = await pendingCheckout(shopper);
+    // What an operator sees first: the summary and what the saga is waiting for.
+    const metadata = await temporalCli(['workflow', 'metadata', '--workflow-id', `checkout-${id}`]);
+    const described = await temporalCli(['workflow', 'describe', '--workflow-id', `checkout-${id}`]);
+    expect(described.stdout).toContain(`Checkout of 1 item, 10.00 USD for user ${shopper.userId}`);
+    expect(metadata.stdout).toContain('paymentConfirmed');
+    expect(metadata.stdout).toMatch(/Awaiting 3-D Secure confirmation until \d\d:\d\d UTC/);
+    const listed = await temporalCli([
+      'workflow',
+      'list',
+      '--query',
+      `CheckoutStatus='PAYMENT_PENDING' AND UserId=${shopper.userId}`,
+      '--output',
+      'json',
+    ]);
+    expect(listed.stdout).toContain(`checkout-${id}`);
     await temporalCli([
       'workflow',
       'signal',

@@ -162,12 +162,16 @@ export async function waitUntil(
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let died = false;
-  void options.process?.exited.then(() => {
+  let exitCode: number | null = null;
+  void options.process?.exited.then((code) => {
     died = true;
+    exitCode = code;
   });
   while (Date.now() < deadline) {
     if (died) {
-      throw new Error(`${what} exited during start-up. Last log lines:\n${options.process?.tail() ?? ''}`);
+      throw new Error(
+        `${what} exited during start-up (code ${exitCode}). Last log lines:\n${options.process?.tail() ?? ''}`,
+      );
     }
     if (await probe().catch(() => false)) return;
     await sleep(options.intervalMs ?? 200);

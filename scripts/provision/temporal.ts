@@ -98,6 +98,20 @@ export interface TemporalDevServer {
  * waits until its frontend answers. Ports default to free ones.
  */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
+  // A port picked as free can be taken by another process before the server binds it (the dev
+  // server also opens ports of its own): when the ports were ours to choose, try again on new ones.
+  const attempts = options.port === undefined ? 3 : 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      options.log(`Temporal dev server did not start (attempt ${attempt}); retrying on other ports`);
+    }
+  }
+}
+
+async function startOnce(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
   const port = await freePort(options.port ?? 0);
   const uiPort = options.uiPort === false ? undefined : await freePort(options.uiPort ?? 0);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
@@ -113,11 +127,16 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
 
   const child = spawnManaged('temporal', options.cliPath, args, { runDir: options.runDir });
   const address = `127.0.0.1:${port}`;
-  await waitUntil('Temporal dev server', () => temporalIsServing(address, options.namespace ?? 'default'), {
-    timeoutMs: 90_000,
-    process: child,
-    intervalMs: 300,
-  });
+  try {
+    await waitUntil('Temporal dev server', () => temporalIsServing(address, options.namespace ?? 'default'), {
+      timeoutMs: 90_000,
+      process: child,
+      intervalMs: 300,
+    });
+  } catch (error) {
+    await child.stop('SIGKILL', 5_000).catch(() => {});
+    throw error;
+  }
   return {
     address,
     uiUrl: uiPort === undefined ? undefined : `http://localhost:${uiPort}`,
