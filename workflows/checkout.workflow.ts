@@ -14,7 +14,7 @@ import type { CheckoutActivities } from '../activities/checkout.activities.js';
 import type { InventoryActivities } from '../activities/inventory.activities.js';
 import type { OrderActivities } from '../activities/orders.activities.js';
 import type { AuthorizationResult, PaymentActivities } from '../activities/payments.activities.js';
-import type { CheckoutFailure, CheckoutJson } from '../lib/checkout.js';
+import { type CheckoutFailure, type CheckoutJson, formatAmount } from '../lib/checkout.js';
 import { type QueueName, siblingQueue } from '../lib/task-queues.js';
 import {
   awaitOutcomeUpdate,
@@ -227,7 +227,7 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutJs
     const { record } = state;
     try {
       return await payments.authorizePayment.executeWithOptions(
-        { summary: `Authorize ${record.totalCents} ${record.currency}` },
+        { summary: `Authorize ${formatAmount(record.totalCents, record.currency)}` },
         [
           {
             checkoutId,
