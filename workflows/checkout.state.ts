@@ -107,9 +107,9 @@ export class CheckoutState {
   /** The record as the snapshot step stored it (possibly already FAILED). */
   recorded(record: CheckoutRecord): void {
     this.#opened = true;
-    this.#record = record;
     upsertSearchAttributes([{ key: TotalCentsKey, value: record.totalCents }]);
-    this.#mirror(record.status, 'Cart snapshot priced');
+    if (isFinalStatus(record.status)) this.ended(record);
+    else this.update(record, 'Cart snapshot priced');
   }
 
   update(record: CheckoutRecord, details: string): void {

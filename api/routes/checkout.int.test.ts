@@ -263,6 +263,10 @@ describe('a checkout that fails', () => {
     );
     expect((await ledgerOf(db, problem.checkout_id as string)).reservations).toEqual([]);
     expect(await stockOf(doomed)).toMatchObject({ onHand: 10, reserved: 0 });
+    await expectSearchAttributes(problem.checkout_id as string, {
+      CheckoutStatus: 'FAILED',
+      FailureCode: 'product_unavailable',
+    });
   });
 
   it('mixed currencies: 422 currency_mismatch, never totalled as one currency', async () => {
