@@ -2,16 +2,16 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CheckoutStack, checkoutBody, ledgerOf, startCheckoutStack } from '../test/support/checkout.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/db.js';
+import { type PlatformProcess, startPlatformProcess } from '../test/support/platform-process.js';
 import { connectTestRedis, testRedisUrl, userIdSource, waitFor } from '../test/support/redis.js';
 import { createTemporalTestContext, type TemporalTestContext } from '../test/support/temporal.js';
-import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-process.js';
 import { paymentConfirmedSignal } from './checkout.contract.js';
 
 let db: TestDatabase;
 let redis: Redis | undefined;
 let temporal: TemporalTestContext;
 let stack: CheckoutStack;
-const workers: WorkerProcess[] = [];
+const workers: PlatformProcess[] = [];
 const nextUser = userIdSource();
 
 beforeAll(async () => {
@@ -37,8 +37,8 @@ afterAll(async () => {
   await Promise.allSettled([db?.destroy(), temporal?.close()]);
 });
 
-async function worker(): Promise<WorkerProcess> {
-  const started = await startWorkerProcess({
+async function worker(): Promise<PlatformProcess> {
+  const started = await startPlatformProcess('worker', {
     databaseUrl: db.url,
     redisUrl: testRedisUrl(),
     taskQueuePrefix: stack.prefix,
