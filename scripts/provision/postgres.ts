@@ -51,7 +51,10 @@ export interface EmbeddedPostgresOptions {
   /** Data directory; created and initialised when empty. */
   dataDir: string;
   runDir: string;
+  /** Preferred port; another free one is used when it is taken, unless `strictPort`. */
   port?: number;
+  /** Fail rather than move when `port` is taken (a restart keeps the address clients know). */
+  strictPort?: boolean;
   database: string;
   log: Log;
 }
@@ -61,6 +64,7 @@ export interface EmbeddedPostgres {
   url: string;
   /** URL of the `postgres` maintenance database (for CREATE DATABASE). */
   adminUrl: string;
+  port: number;
   process: ManagedProcess;
   stop(): Promise<void>;
 }
@@ -108,7 +112,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
   }
 
-  const port = await freePort(options.port ?? 0);
+  const port = await freePort(options.port ?? 0, { strict: options.strictPort });
   const child = spawnManaged(
     'postgres',
     bin.postgres,
@@ -132,6 +136,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${options.database}`,
     adminUrl,
+    port,
     process: child,
     // SIGINT is Postgres's "fast" shutdown: roll back open transactions, checkpoint, exit.
     stop: () => child.stop('SIGINT', 20_000),

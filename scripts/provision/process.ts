@@ -6,13 +6,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export type Log = (message: string) => void;
 
+/** How a process ended: its exit code, or the signal that killed it (both null if it never ran). */
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface ManagedProcess {
   name: string;
   pid: number;
-  logFile: string;
+  /** Where its output goes; undefined when it shares the supervisor's stdout and stderr. */
+  logFile: string | undefined;
   /** Resolves when the process has exited, whatever the reason. */
-  exited: Promise<number | null>;
-  /** Signals the process (SIGTERM unless told otherwise) and waits up to `timeoutMs` before SIGKILL. */
+  exited: Promise<ExitStatus>;
+  /**
+   * Sends `signal` (SIGTERM unless told otherwise) to the process and waits up to `timeoutMs`
+   * before SIGKILL to its whole group. SIGKILL itself goes to the group at once.
+   */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
   /** The last lines of its log, for error messages. */
   tail(lines?: number): string;
@@ -24,6 +34,9 @@ export interface SpawnOptions {
   uid?: number;
   gid?: number;
   env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** `inherit`: write to the supervisor's stdout and stderr instead of `<runDir>/<name>.log`. */
+  output?: 'log' | 'inherit';
 }
 
 const live = new Set<ChildProcess>();
@@ -33,6 +46,8 @@ let exitHookInstalled = false;
  * Spawns a long-running server in its own process group, so a terminal Ctrl-C reaches only
  * the supervisor, which then stops children in order. Output goes to `<runDir>/<name>.log`.
  * A pid file lets the next run clear a process left behind by a supervisor that was killed hard.
+ * When the process exits, whatever is left of its group (Postgres backends after the postmaster
+ * was killed, a tsx esbuild service) is killed too, so a restart finds its port and memory free.
  */
 export function spawnManaged(
   name: string,
@@ -41,32 +56,38 @@ export function spawnManaged(
   options: SpawnOptions,
 ): ManagedProcess {
   mkdirSync(options.runDir, { recursive: true });
-  const logFile = join(options.runDir, `${name}.log`);
+  const logFile = options.output === 'inherit' ? undefined : join(options.runDir, `${name}.log`);
   const pidFile = join(options.runDir, `${name}.pid`);
   killStale(pidFile);
-  const fd = openSync(logFile, 'a');
+  const fd = logFile === undefined ? undefined : openSync(logFile, 'a');
   const child = spawn(command, args, {
     detached: true,
-    stdio: ['ignore', fd, fd],
+    stdio: fd === undefined ? ['ignore', 'inherit', 'inherit'] : ['ignore', fd, fd],
     env: options.env ?? process.env,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
   });
-  closeSync(fd);
+  if (fd !== undefined) closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
   const pid = child.pid;
   writeFileSync(pidFile, `${pid}\n`);
   live.add(child);
   installExitHook();
 
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.once('exit', (code, signal) => {
       live.delete(child);
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // the group is empty
+      }
       rmSync(pidFile, { force: true });
-      resolve(code);
+      resolve({ code, signal });
     });
     child.once('error', () => {
       live.delete(child);
-      resolve(null);
+      resolve({ code: null, signal: null });
     });
   });
 
@@ -77,7 +98,8 @@ export function spawnManaged(
     exited,
     async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      signalGroup(pid, signal);
+      if (signal === 'SIGKILL') signalGroup(pid, signal);
+      else signalProcess(pid, signal);
       let timer: NodeJS.Timeout | undefined;
       const done = await Promise.race([
         exited.then(() => true),
@@ -92,6 +114,7 @@ export function spawnManaged(
       }
     },
     tail(lines = 30) {
+      if (logFile === undefined) return '';
       try {
         return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
       } catch {
@@ -105,11 +128,15 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
+    signalProcess(pid, signal);
+  }
+}
+
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
   }
 }
 
@@ -133,8 +160,14 @@ function installExitHook(): void {
   });
 }
 
-/** A TCP port that was free a moment ago (prefers `preferred` when it is free). */
-export async function freePort(preferred = 0): Promise<number> {
+/**
+ * A TCP port that was free a moment ago (prefers `preferred` when it is free). With `strict`,
+ * `preferred` or an error: a server restarted after a crash must come back where its clients are.
+ */
+export async function freePort(
+  preferred = 0,
+  { strict = false }: { strict?: boolean } = {},
+): Promise<number> {
   const tryPort = (port: number) =>
     new Promise<number | undefined>((resolve) => {
       const server = createServer();
@@ -148,6 +181,7 @@ export async function freePort(preferred = 0): Promise<number> {
   if (preferred > 0) {
     const port = await tryPort(preferred);
     if (port !== undefined) return port;
+    if (strict) throw new Error(`port ${preferred} is in use`);
   }
   const port = await tryPort(0);
   if (port === undefined) throw new Error('no free TCP port');
@@ -161,16 +195,14 @@ export async function waitUntil(
   options: { timeoutMs: number; process?: ManagedProcess; intervalMs?: number },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
-  let died = false;
-  let exitCode: number | null = null;
-  void options.process?.exited.then((code) => {
-    died = true;
-    exitCode = code;
+  let exit: ExitStatus | undefined;
+  void options.process?.exited.then((status) => {
+    exit = status;
   });
   while (Date.now() < deadline) {
-    if (died) {
+    if (exit) {
       throw new Error(
-        `${what} exited during start-up (code ${exitCode}). Last log lines:\n${options.process?.tail() ?? ''}`,
+        `${what} exited during start-up (${describeExit(exit)}). Last log lines:\n${options.process?.tail() ?? ''}`,
       );
     }
     if (await probe().catch(() => false)) return;
@@ -179,6 +211,12 @@ export async function waitUntil(
   throw new Error(
     `${what} was not ready after ${options.timeoutMs} ms.${options.process ? ` Last log lines:\n${options.process.tail()}` : ''}`,
   );
+}
+
+/** `code 1`, `signal SIGKILL`: for log lines. */
+export function describeExit({ code, signal }: ExitStatus): string {
+  if (signal) return `signal ${signal}`;
+  return code === null ? 'did not run' : `code ${code}`;
 }
 
 /** The first executable found among `candidates` (absolute paths or names looked up on PATH). */

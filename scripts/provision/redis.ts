@@ -10,6 +10,7 @@ import {
 
 export interface LocalRedis {
   url: string;
+  port: number;
   process: ManagedProcess;
   stop(): Promise<void>;
 }
@@ -29,12 +30,15 @@ export async function findRedisServer(): Promise<string | undefined> {
  */
 export async function startLocalRedis(options: {
   runDir: string;
+  /** Preferred port; another free one is used when it is taken, unless `strictPort`. */
   port?: number;
+  /** Fail rather than move when `port` is taken (a restart keeps the address clients know). */
+  strictPort?: boolean;
   log: Log;
 }): Promise<LocalRedis | undefined> {
   const binary = await findRedisServer();
   if (!binary) return undefined;
-  const port = await freePort(options.port ?? 0);
+  const port = await freePort(options.port ?? 0, { strict: options.strictPort });
   const child = spawnManaged(
     'redis',
     binary,
@@ -56,7 +60,7 @@ export async function startLocalRedis(options: {
   );
   const url = `redis://127.0.0.1:${port}`;
   await waitUntil('redis-server', () => redisAnswers(url), { timeoutMs: 20_000, process: child });
-  return { url, process: child, stop: () => child.stop('SIGTERM', 10_000) };
+  return { url, port, process: child, stop: () => child.stop('SIGTERM', 10_000) };
 }
 
 export async function redisAnswers(url: string): Promise<boolean> {

@@ -79,16 +79,21 @@ export interface TemporalDevServerOptions {
   runDir: string;
   /** SQLite file that keeps workflow history across restarts; omit for an in-memory server. */
   dbFile?: string;
+  /** Preferred gRPC port; another free one is used when it is taken, unless `strictPorts`. */
   port?: number;
   /** Port of the Web UI; `false` runs headless. */
   uiPort?: number | false;
+  /** Fail rather than move when `port` or `uiPort` is taken (a restart keeps the address clients know). */
+  strictPorts?: boolean;
   namespace?: string;
   log: Log;
 }
 
 export interface TemporalDevServer {
   address: string;
+  port: number;
   uiUrl: string | undefined;
+  uiPort: number | undefined;
   process: ManagedProcess;
   stop(): Promise<void>;
 }
@@ -112,8 +117,9 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
 }
 
 async function startOnce(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
-  const port = await freePort(options.port ?? 0);
-  const uiPort = options.uiPort === false ? undefined : await freePort(options.uiPort ?? 0);
+  const strict = { strict: options.strictPorts };
+  const port = await freePort(options.port ?? 0, strict);
+  const uiPort = options.uiPort === false ? undefined : await freePort(options.uiPort ?? 0, strict);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   if (uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
@@ -139,7 +145,9 @@ async function startOnce(options: TemporalDevServerOptions): Promise<TemporalDev
   }
   return {
     address,
+    port,
     uiUrl: uiPort === undefined ? undefined : `http://localhost:${uiPort}`,
+    uiPort,
     process: child,
     stop: () => child.stop('SIGTERM', 20_000),
   };
