@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatabase } from '../db/client.js';
@@ -6,52 +6,66 @@ import { runMigrations } from '../db/migrate.js';
 import { seedDatabase } from '../db/seed.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import { startEmbeddedPostgres } from './provision/postgres.js';
+import { type ManagedProcess, spawnManaged } from './provision/process.js';
 import { startLocalRedis } from './provision/redis.js';
+import { createSupervisor, type Incarnation } from './provision/supervisor.js';
 import { findOrInstallTemporalCli, startTemporalDevServer } from './provision/temporal.js';
 
 /**
  * `npm start`: the whole platform on one machine with nothing to configure. Starts (or uses,
  * when their URLs are set) Postgres, Redis and the Temporal dev server, applies migrations and
- * the seed, then runs the worker and the API as child processes. Ctrl-C stops everything in
- * order: API and worker drain first, then Temporal, Redis and Postgres.
+ * the seed, then runs the worker and the API as child processes, and keeps all of them running:
+ * whatever it started and then exits unasked is restarted with backoff, servers on the same
+ * port and data, so the others reconnect by themselves. Ctrl-C stops everything in order: API
+ * and worker drain first, then Temporal, Redis and Postgres; a second Ctrl-C kills what is left.
  */
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const log = (message: string) => console.log(`[start] ${message}`);
+
+const STOP_ORDER = [['api', 'worker'], ['temporal'], ['redis'], ['postgres']];
+const CHILD_DRAIN_MS = 20_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const dataDir = resolve(ROOT, config.dataDir);
   const runDir = join(dataDir, 'run');
-  const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
-  const children: ChildProcess[] = [];
-  let stopping = false;
+  const supervisor = createSupervisor({ log });
 
+  let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    log('stopping...');
-    await Promise.all(children.map((child) => stopChild(child)));
-    for (const { name, stop } of stops.reverse()) {
-      await stop().catch((error: unknown) => log(`could not stop ${name}: ${String(error)}`));
-    }
+    log('stopping (Ctrl-C again to kill what is left)...');
+    await supervisor.stop(STOP_ORDER);
     log('stopped');
     process.exit(code);
   };
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stopping) {
+      void shutdown(0);
+      return;
+    }
+    // The exit hook of provision/process.ts kills every process group still alive.
+    log(`${signal} again: killing what is left`);
+    process.exit(128 + constants.signals[signal]);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
 
   try {
     const [databaseUrl, redisUrl, temporal] = await Promise.all([
       (async () => {
         if (config.database.url) return config.database.url;
-        const pg = await startEmbeddedPostgres({
+        const options = {
           dataDir: join(dataDir, 'postgres'),
           runDir,
           port: 54329,
           database: 'commerce',
           log,
-        });
-        stops.push({ name: 'postgres', stop: pg.stop });
+        };
+        const pg = await startEmbeddedPostgres(options);
+        supervisor.watch('postgres', serverIncarnation(pg), async () =>
+          serverIncarnation(await startEmbeddedPostgres({ ...options, port: pg.port, strictPort: true })),
+        );
         return pg.url;
       })(),
       (async () => {
@@ -63,13 +77,17 @@ async function main(): Promise<void> {
           );
           return undefined;
         }
-        stops.push({ name: 'redis', stop: redis.stop });
+        supervisor.watch('redis', serverIncarnation(redis), async () => {
+          const again = await startLocalRedis({ runDir, port: redis.port, strictPort: true, log });
+          if (!again) throw new Error('redis-server is no longer installed');
+          return serverIncarnation(again);
+        });
         return redis.url;
       })(),
       (async () => {
         if (config.temporal.address) return { address: config.temporal.address, uiUrl: undefined };
         const cliPath = await findOrInstallTemporalCli({ cliPath: config.temporal.cliPath, log });
-        const server = await startTemporalDevServer({
+        const options = {
           cliPath,
           runDir,
           dbFile: join(dataDir, 'temporal.sqlite'),
@@ -77,8 +95,18 @@ async function main(): Promise<void> {
           uiPort: config.temporal.uiPort,
           namespace: config.temporal.namespace,
           log,
-        });
-        stops.push({ name: 'temporal', stop: server.stop });
+        };
+        const server = await startTemporalDevServer(options);
+        supervisor.watch('temporal', serverIncarnation(server), async () =>
+          serverIncarnation(
+            await startTemporalDevServer({
+              ...options,
+              port: server.port,
+              uiPort: server.uiPort ?? false,
+              strictPorts: true,
+            }),
+          ),
+        );
         return server;
       })(),
     ]);
@@ -88,6 +116,7 @@ async function main(): Promise<void> {
     await seedDatabase(database.db);
     await database.close();
     log('database migrated and seeded');
+    if (stopping) return;
 
     const env = {
       ...process.env,
@@ -95,26 +124,30 @@ async function main(): Promise<void> {
       REDIS_URL: redisUrl ?? '',
       TEMPORAL_ADDRESS: temporal.address,
     };
-    for (const entry of ['workers/main.ts', 'api/server.ts']) {
-      // Own process group: a terminal Ctrl-C reaches only this supervisor, which then sends each
-      // child exactly one SIGTERM and waits for it to drain.
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
-        cwd: ROOT,
-        env,
-        stdio: 'inherit',
-        detached: true,
-      });
-      children.push(child);
-      process.once('exit', () => child.kill('SIGKILL'));
-      child.once('exit', (code, signal) => {
-        if (stopping) return;
-        log(`${entry} exited unexpectedly (${signal ?? `code ${code}`}); shutting down`);
-        void shutdown(1);
-      });
+    for (const [name, entry] of [
+      ['worker', 'workers/main.ts'],
+      ['api', 'api/server.ts'],
+    ] as const) {
+      const spawnRole = () =>
+        childIncarnation(
+          spawnManaged(name, process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
+            runDir,
+            cwd: ROOT,
+            env,
+            output: 'inherit',
+          }),
+        );
+      supervisor.watch(name, spawnRole(), async () => spawnRole());
     }
 
     const apiUrl = `http://localhost:${config.http.port}`;
-    await waitForHttp(`${apiUrl}/health`, 60_000);
+    const healthy = await waitForHttp(`${apiUrl}/health`, {
+      until: () => stopping,
+      patienceMs: 60_000,
+      onImpatient: () =>
+        log(`the API does not answer ${apiUrl}/health yet (its output above says why); still waiting`),
+    });
+    if (!healthy) return;
     console.log(
       [
         '',
@@ -127,7 +160,7 @@ async function main(): Promise<void> {
         `  Postgres       ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
         `  Redis          ${redisUrl ?? 'disabled'}`,
         `  A token:       npm run token -- --user 42   (admin: add --admin)`,
-        'Press Ctrl-C to stop.',
+        'Whatever crashes is restarted. Press Ctrl-C to stop.',
         '',
       ].join('\n'),
     );
@@ -137,29 +170,36 @@ async function main(): Promise<void> {
   }
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      done();
-    });
-    child.kill('SIGTERM');
-  });
+/** A backing server: stopped the way its provisioning module knows (Postgres's fast shutdown, ...). */
+function serverIncarnation(server: { process: ManagedProcess; stop(): Promise<void> }): Incarnation {
+  return { pid: server.process.pid, exited: server.process.exited, stop: server.stop };
 }
 
-async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+/** The API or the worker: SIGTERM lets it drain; SIGKILL after CHILD_DRAIN_MS. */
+function childIncarnation(child: ManagedProcess): Incarnation {
+  return { pid: child.pid, exited: child.exited, stop: () => child.stop('SIGTERM', CHILD_DRAIN_MS) };
+}
+
+/** Polls `url` until it answers 2xx (true) or `until` holds (false); calls `onImpatient` once after `patienceMs`. */
+async function waitForHttp(
+  url: string,
+  options: { until: () => boolean; patienceMs: number; onImpatient: () => void },
+): Promise<boolean> {
+  const impatientAt = Date.now() + options.patienceMs;
+  let impatient = false;
+  while (!options.until()) {
     try {
-      if ((await fetch(url)).ok) return;
+      if ((await fetch(url)).ok) return true;
     } catch {
       // not listening yet
     }
+    if (!impatient && Date.now() > impatientAt) {
+      impatient = true;
+      options.onImpatient();
+    }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+  return false;
 }
 
 main().catch((error: unknown) => {
