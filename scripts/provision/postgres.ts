@@ -131,7 +131,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     { runDir: options.runDir, ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C' } },
   );
   const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
-  await waitUntil('Postgres', () => canQuery(adminUrl), { timeoutMs: 60_000, process: child });
+  try {
+    await waitUntil('Postgres', () => canQuery(adminUrl), { timeoutMs: 60_000, process: child });
+  } catch (error) {
+    // Whoever retries (the supervisor) must not find a half-started server holding the port.
+    await child.stop('SIGKILL', 5_000).catch(() => {});
+    throw error;
+  }
   await createDatabaseIfMissing(adminUrl, options.database);
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${options.database}`,

@@ -59,7 +59,12 @@ export async function startLocalRedis(options: {
     { runDir: options.runDir },
   );
   const url = `redis://127.0.0.1:${port}`;
-  await waitUntil('redis-server', () => redisAnswers(url), { timeoutMs: 20_000, process: child });
+  try {
+    await waitUntil('redis-server', () => redisAnswers(url), { timeoutMs: 20_000, process: child });
+  } catch (error) {
+    await child.stop('SIGKILL', 5_000).catch(() => {});
+    throw error;
+  }
   return { url, port, process: child, stop: () => child.stop('SIGTERM', 10_000) };
 }
 
