@@ -160,7 +160,7 @@ async function main(): Promise<void> {
         `  Postgres       ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
         `  Redis          ${redisUrl ?? 'disabled'}`,
         `  A token:       npm run token -- --user 42   (admin: add --admin)`,
-        'Whatever crashes is restarted. Press Ctrl-C to stop.',
+        'What was started here is restarted if it crashes. Press Ctrl-C to stop.',
         '',
       ].join('\n'),
     );
