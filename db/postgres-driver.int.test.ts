@@ -64,9 +64,14 @@ describe('postgres driver on a connection whose backend went away', () => {
   });
 
   it('patched, every such query rejects with CONNECTION_CLOSED, the process lives and the pool serves again', async () => {
-    const result = await run(process.execPath, [REPRO, db.url, join(ROOT, 'node_modules/postgres')]);
+    // Three times: the pooled scenario's timing varies, and any run that dies is a failure.
+    const results = [];
+    for (let run_ = 0; run_ < 3; run_++) {
+      results.push(await run(process.execPath, [REPRO, db.url, join(ROOT, 'node_modules/postgres')]));
+    }
+    for (const result of results) expect(result.code, result.stderr).toBe(0);
+    const result = results[0] as (typeof results)[number];
     expect(result.stderr).not.toContain('reading');
-    expect(result.code, result.stderr).toBe(0);
     const lines = scenarios(result.stdout);
     expect(lines.find((line) => line.scenario === 'reserved')).toEqual({
       scenario: 'reserved',

@@ -53,13 +53,12 @@ beforeAll(async () => {
   const httpPort = await freePort();
   baseUrl = `http://127.0.0.1:${httpPort}`;
   const common = { databaseUrl: pg.url, redisUrl: inject('redisUrl'), taskQueuePrefix: prefix };
-  [api, worker] = await Promise.all([
-    startPlatformProcess('api', {
-      ...common,
-      env: { HTTP_PORT: String(httpPort), HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    }),
-    startPlatformProcess('worker', common),
-  ]);
+  // Started one after the other so a failure leaves nothing running that afterAll cannot stop.
+  api = await startPlatformProcess('api', {
+    ...common,
+    env: { HTTP_PORT: String(httpPort), HTTP_HOST: '127.0.0.1' },
+  });
+  worker = await startPlatformProcess('worker', common);
 }, 180_000);
 
 afterAll(async () => {
