@@ -9,12 +9,14 @@ import type { CartService } from '../services/cart/cart.service.js';
 import type { CatalogService } from '../services/catalog/catalog.service.js';
 import type { CheckoutService } from '../services/checkout/checkout.service.js';
 import type { InventoryService } from '../services/inventory/inventory.service.js';
+import type { OrdersService } from '../services/orders/orders.service.js';
 import type { CheckoutSaga } from './checkout-saga.js';
 import type { AppEnv } from './context.js';
 import { createHttpMetrics } from './metrics.js';
 import { accessLog } from './middleware/access-log.js';
 import { createTokenVerifier } from './middleware/auth.js';
 import { requestId } from './middleware/request-id.js';
+import type { OrderLifecycle } from './order-lifecycle.js';
 import { problemResponse } from './problem.js';
 import { createRouter } from './route.js';
 import { registerCartRoutes } from './routes/cart.routes.js';
@@ -22,6 +24,7 @@ import { registerCheckoutRoutes } from './routes/checkout.routes.js';
 import { registerDocsRoutes } from './routes/docs.routes.js';
 import { type ReadinessCheck, registerHealthRoutes } from './routes/health.routes.js';
 import { registerInventoryRoutes } from './routes/inventory.routes.js';
+import { registerOrderRoutes } from './routes/orders.routes.js';
 import { registerProductRoutes } from './routes/products.routes.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -36,6 +39,7 @@ export interface AppDeps {
     inventory: InventoryService;
     cart: CartService;
     checkouts: CheckoutService;
+    orders: OrdersService;
   };
   checkout: {
     /** The API's port to the checkout saga (Temporal in production). */
@@ -45,6 +49,8 @@ export interface AppDeps {
     /** PAYMENT_WEBHOOK_SECRET: the HMAC secret of the payment provider's webhooks. */
     webhookSecret: string;
   };
+  /** The API's port to the order lifecycle workflows (Temporal in production). */
+  orderLifecycle: OrderLifecycle;
 }
 
 /** Builds the HTTP API. Pure wiring: every dependency is passed in, nothing is opened here. */
@@ -72,6 +78,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerInventoryRoutes(router, deps.services);
   registerCartRoutes(router, deps.services);
   registerCheckoutRoutes(router, { checkouts: deps.services.checkouts, ...deps.checkout });
+  registerOrderRoutes(router, {
+    orders: deps.services.orders,
+    lifecycle: deps.orderLifecycle,
+    waitMs: deps.checkout.waitMs,
+  });
   registerDocsRoutes(app, { metrics: deps.metrics });
 
   app.notFound((c) => {

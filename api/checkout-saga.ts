@@ -1,14 +1,11 @@
 import {
   type Client,
-  isGrpcServiceError,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { type CheckoutJson, checkoutSummary } from '../lib/checkout.js';
-import { AppError, isErrorCode } from '../lib/errors.js';
+import { AppError } from '../lib/errors.js';
 import { CheckoutStatusKey, UserIdKey } from '../lib/search-attributes.js';
 import { taskQueue } from '../lib/task-queues.js';
 import {
@@ -22,6 +19,7 @@ import {
   requestCancelUpdate,
 } from '../workflows/checkout.contract.js';
 import type { checkoutWorkflow } from '../workflows/checkout.workflow.js';
+import { contractError, within } from './temporal-errors.js';
 
 /** What `submit` learned within its wait. */
 export type SubmitResult =
@@ -61,39 +59,6 @@ export interface CheckoutSaga {
 }
 
 const STATUS_QUERY_TIMEOUT_MS = 1_000;
-
-/** A promise that resolves to `undefined` after `ms`, and never keeps the process alive. */
-function expiry(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
-}
-
-/** Waits for `promise` at most `ms`; a late rejection is swallowed (the caller has moved on). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  promise.catch(() => {});
-  return Promise.race([promise, expiry(ms)]);
-}
-
-/** Maps a Temporal client error to the contract: a rejected update to its code, an outage to 503. */
-function contractError(error: unknown): unknown {
-  if (error instanceof WorkflowUpdateFailedError) {
-    const cause = error.cause;
-    if (cause instanceof ApplicationFailure && isErrorCode(cause.type)) {
-      return new AppError(cause.type, cause.message, { cause: error });
-    }
-  }
-  if (isGrpcServiceError(error) && unavailable.has(error.code)) {
-    return new AppError(
-      'service_unavailable',
-      'the workflow service is temporarily unavailable; retry shortly',
-      {
-        cause: error,
-      },
-    );
-  }
-  return error;
-}
-/** gRPC UNAVAILABLE and DEADLINE_EXCEEDED: Temporal cannot be reached right now. */
-const unavailable = new Set<number>([14, 4]);
 
 /** The checkout saga on Temporal: update-with-start to submit, updates, signals and queries to steer. */
 export function createTemporalCheckoutSaga(options: {

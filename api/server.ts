@@ -10,6 +10,7 @@ import { createServices } from '../services/index.js';
 import { createApp } from './app.js';
 import { createTemporalCheckoutSaga } from './checkout-saga.js';
 import { createMetricsRegistry } from './metrics.js';
+import { createTemporalOrderLifecycle } from './order-lifecycle.js';
 
 /** API entrypoint: reads config, opens connections, serves HTTP, drains on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -67,6 +68,10 @@ async function main(): Promise<void> {
       waitMs: config.checkout.waitMs,
       webhookSecret: config.payments.webhookSecret,
     },
+    orderLifecycle: createTemporalOrderLifecycle({
+      client,
+      taskQueuePrefix: config.temporal.taskQueuePrefix,
+    }),
   });
 
   const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, (info) => {

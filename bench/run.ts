@@ -8,6 +8,7 @@ import autocannon from 'autocannon';
 import { createApp } from '../api/app.js';
 import { checkoutSagaUnavailable } from '../api/checkout-saga.js';
 import { createMetricsRegistry } from '../api/metrics.js';
+import { orderLifecycleUnavailable } from '../api/order-lifecycle.js';
 import { createDatabase, type Database } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { seedDatabase } from '../db/seed.js';
@@ -119,6 +120,7 @@ async function startServer(database: Database, redisUrl: string | undefined) {
     readiness: {},
     services,
     checkout: { saga: checkoutSagaUnavailable(), waitMs: 0, webhookSecret: DEV_WEBHOOK_SECRET },
+    orderLifecycle: orderLifecycleUnavailable(),
   });
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));

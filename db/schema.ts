@@ -19,6 +19,7 @@ import {
   type CheckoutLine,
   type ShippingAddress,
 } from '../lib/checkout.js';
+import { ORDER_STATUSES } from '../lib/order.js';
 
 const timestamps = {
   createdAt: timestamp({ withTimezone: true, precision: 6 }).notNull().defaultNow(),
@@ -313,9 +314,6 @@ export const mockProviderRequests = pgTable('mock_provider_requests', {
   attempts: integer().notNull().default(1),
   ...timestamps,
 });
-
-export const ORDER_STATUSES = ['CONFIRMED', 'SHIPPED', 'DELIVERED', 'CANCELLED'] as const;
-export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** Orders, created only by the checkout saga, one per checkout. Owned by services/orders. */
 export const orders = pgTable(

@@ -175,13 +175,14 @@ export function formatAmount(cents: number, currency: string): string {
   return `${sign}${units}.${String(abs % 100).padStart(2, '0')} ${currency}`;
 }
 
-/** The Web UI's one-line description of a checkout saga. */
-export function checkoutSummary(input: {
-  userId: number;
-  itemCount: number;
-  totalCents: number;
-  currency: string;
-}): string {
+/** The Web UI's one-line description of a checkout or an order: "Checkout of 3 items, 1,349.97 USD for user 42". */
+export function purchaseSummary(
+  what: 'Checkout' | 'Order',
+  input: { userId: number; itemCount: number; totalCents: number; currency: string },
+): string {
   const items = `${input.itemCount} ${input.itemCount === 1 ? 'item' : 'items'}`;
-  return `Checkout of ${items}, ${formatAmount(input.totalCents, input.currency)} for user ${input.userId}`;
+  return `${what} of ${items}, ${formatAmount(input.totalCents, input.currency)} for user ${input.userId}`;
 }
+
+export const checkoutSummary = (input: Parameters<typeof purchaseSummary>[1]) =>
+  purchaseSummary('Checkout', input);

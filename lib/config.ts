@@ -114,6 +114,8 @@ const envSchema = z.object({
   CART_CACHE_TTL: duration('15m'),
   CART_CACHE_JITTER: duration('5m'),
   CART_IDLE_TTL: duration('90d'),
+  ORDER_SHIP_WINDOW: duration('30d'),
+  ORDER_DELIVERY_WINDOW: duration('60d'),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -138,6 +140,7 @@ export interface Config {
   checkout: { reservationTtlMs: number; reservationSweepGraceMs: number; waitMs: number };
   rateLimit: { rps: number; burst: number };
   cart: { cacheTtlMs: number; cacheJitterMs: number; idleTtlMs: number };
+  orders: { shipWindowMs: number; deliveryWindowMs: number };
 }
 
 export class ConfigError extends Error {
@@ -194,6 +197,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       cacheJitterMs: env.CART_CACHE_JITTER,
       idleTtlMs: env.CART_IDLE_TTL,
     },
+    orders: { shipWindowMs: env.ORDER_SHIP_WINDOW, deliveryWindowMs: env.ORDER_DELIVERY_WINDOW },
   });
 }
 

@@ -55,6 +55,8 @@ async function main(): Promise<void> {
       cartIdleMs: config.cart.idleTtlMs,
       reservationTtlMs: config.checkout.reservationTtlMs,
       reservationSweepGraceMs: config.checkout.reservationSweepGraceMs,
+      orderShipWindowMs: config.orders.shipWindowMs,
+      orderDeliveryWindowMs: config.orders.deliveryWindowMs,
       isSagaRunning: checkoutSagaProbe(client),
     }),
   );

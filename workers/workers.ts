@@ -20,6 +20,9 @@ export interface ActivityDeps {
   cartIdleMs: number;
   reservationTtlMs: number;
   reservationSweepGraceMs: number;
+  /** ORDER_SHIP_WINDOW and ORDER_DELIVERY_WINDOW: how long an order's lifecycle waits for each step. */
+  orderShipWindowMs: number;
+  orderDeliveryWindowMs: number;
   /** Whether the saga of a checkout is still running (asks Temporal); used by housekeeping. */
   isSagaRunning(checkoutId: string): Promise<boolean>;
 }
@@ -62,14 +65,19 @@ export function createActivities(deps: ActivityDeps) {
       sweepGraceMs: deps.reservationSweepGraceMs,
     }),
     payments: createPaymentActivities({ payments, checkouts }),
-    orders: createOrderActivities({ orders, checkouts }),
+    orders: createOrderActivities({
+      orders,
+      checkouts,
+      shipWindowMs: deps.orderShipWindowMs,
+      deliveryWindowMs: deps.orderDeliveryWindowMs,
+    }),
   } satisfies Partial<Record<QueueName, object>>;
 }
 
 export type QueueActivities = ReturnType<typeof createActivities>;
 
 /**
- * One worker per task queue: workflows on `checkout` and `maintenance`, each service's
+ * One worker per task queue: workflows on `checkout`, `orders` and `maintenance`, each service's
  * activities on its own queue. In development one process hosts them all; in production each
  * can run (and scale) separately.
  */
@@ -88,6 +96,6 @@ export async function createWorkers(deps: WorkerDeps, activities: QueueActivitie
     Worker.create({ ...common, taskQueue: queues.carts, activities: activities.carts }),
     Worker.create({ ...common, taskQueue: queues.inventory, activities: activities.inventory }),
     Worker.create({ ...common, taskQueue: queues.payments, activities: activities.payments }),
-    Worker.create({ ...common, taskQueue: queues.orders, activities: activities.orders }),
+    Worker.create({ ...common, taskQueue: queues.orders, workflowBundle, activities: activities.orders }),
   ]);
 }

@@ -1,12 +1,12 @@
 import {
-  type ActivityOptions,
   ApplicationFailure,
   allHandlersFinished,
   CancellationScope,
   condition,
   isCancellation,
-  proxyActivities,
+  patched,
   setHandler,
+  startChild,
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -14,8 +14,16 @@ import type { CheckoutActivities } from '../activities/checkout.activities.js';
 import type { InventoryActivities } from '../activities/inventory.activities.js';
 import type { OrderActivities } from '../activities/orders.activities.js';
 import type { AuthorizationResult, PaymentActivities } from '../activities/payments.activities.js';
-import { type CheckoutFailure, type CheckoutJson, formatAmount } from '../lib/checkout.js';
-import { type QueueName, siblingQueue } from '../lib/task-queues.js';
+import {
+  type CheckoutFailure,
+  type CheckoutJson,
+  type CheckoutRecord,
+  formatAmount,
+  purchaseSummary,
+} from '../lib/checkout.js';
+import { OrderIdKey, OrderStatusKey, TotalCentsKey, UserIdKey } from '../lib/search-attributes.js';
+import { siblingQueue } from '../lib/task-queues.js';
+import { activitiesOn, compensation, databaseStep, providerCall, settlement } from './activity-options.js';
 import {
   awaitOutcomeUpdate,
   type CheckoutInput,
@@ -26,33 +34,8 @@ import {
 } from './checkout.contract.js';
 import { CheckoutState } from './checkout.state.js';
 import { checkoutFailureOf, confirmationProblem, rejectUpdate, utcTime } from './failures.js';
+import { ORDER_WORKFLOW_TYPE, orderWorkflowId } from './order.contract.js';
 import { Compensations } from './saga.js';
-
-/** Postgres steps: retried until they succeed or refuse (an outage only delays the checkout). */
-const databaseStep: ActivityOptions = {
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
-};
-/** Calls to the payment provider while the customer waits: bounded, then the payment counts as refused. */
-const providerCall: ActivityOptions = {
-  startToCloseTimeout: '15 seconds',
-  scheduleToCloseTimeout: '1 minute',
-  retry: { initialInterval: '250 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
-};
-/** After the order exists, money must move: captures retry as long as it takes. */
-const settlement: ActivityOptions = {
-  startToCloseTimeout: '15 seconds',
-  retry: { initialInterval: '250 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-};
-/** Undo steps never give up. */
-const compensation: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-};
-
-function on<T>(queue: QueueName, options: ActivityOptions) {
-  return proxyActivities<T>({ ...options, taskQueue: siblingQueue(workflowInfo().taskQueue, queue) });
-}
 
 /**
  * The checkout saga: snapshot the cart, reserve stock, authorize payment (waiting for 3-D Secure
@@ -61,15 +44,15 @@ function on<T>(queue: QueueName, options: ActivityOptions) {
  * and records the checkout FAILED or CANCELLED. Returns the final `Checkout`.
  */
 export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutJson> {
-  const checkouts = on<CheckoutActivities>('checkout', databaseStep);
-  const inventory = on<InventoryActivities>('inventory', databaseStep);
-  const payments = on<PaymentActivities>('payments', providerCall);
-  const settle = on<PaymentActivities>('payments', settlement);
-  const orders = on<OrderActivities>('orders', databaseStep);
-  const undoInventory = on<InventoryActivities>('inventory', compensation);
-  const undoPayments = on<PaymentActivities>('payments', compensation);
-  const undoOrders = on<OrderActivities>('orders', compensation);
-  const undoCheckouts = on<CheckoutActivities>('checkout', compensation);
+  const checkouts = activitiesOn<CheckoutActivities>('checkout', databaseStep);
+  const inventory = activitiesOn<InventoryActivities>('inventory', databaseStep);
+  const payments = activitiesOn<PaymentActivities>('payments', providerCall);
+  const settle = activitiesOn<PaymentActivities>('payments', settlement);
+  const orders = activitiesOn<OrderActivities>('orders', databaseStep);
+  const undoInventory = activitiesOn<InventoryActivities>('inventory', compensation);
+  const undoPayments = activitiesOn<PaymentActivities>('payments', compensation);
+  const undoOrders = activitiesOn<OrderActivities>('orders', compensation);
+  const undoCheckouts = activitiesOn<CheckoutActivities>('checkout', compensation);
 
   const { checkoutId } = input;
   const state = new CheckoutState(input, workflowInfo().startTime);
@@ -204,6 +187,8 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutJs
       );
       state.ended(completed);
     });
+    // Versioned: checkouts that completed before the order lifecycle existed replay without it.
+    if (patched('order-lifecycle')) await startOrderLifecycle(state.record);
     return await finish(state);
   } catch (error) {
     const failure: CheckoutFailure = isCancellation(error)
@@ -269,6 +254,39 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutJs
       { summary: approved ? 'Apply the 3-D Secure approval' : 'Apply the 3-D Secure refusal' },
       [{ checkoutId, approved, reason }],
     );
+  }
+}
+
+/**
+ * Starts the order's lifecycle workflow, which outlives the checkout (parent close policy
+ * ABANDON). One the API already started on demand is left as it is.
+ */
+async function startOrderLifecycle(record: CheckoutRecord): Promise<void> {
+  const { orderId } = record;
+  if (!orderId) return;
+  try {
+    await startChild(ORDER_WORKFLOW_TYPE, {
+      workflowId: orderWorkflowId(orderId),
+      taskQueue: siblingQueue(workflowInfo().taskQueue, 'orders'),
+      args: [{ orderId }],
+      parentClosePolicy: 'ABANDON',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      staticSummary: purchaseSummary('Order', {
+        userId: record.userId,
+        itemCount: record.lines.reduce((sum, line) => sum + line.quantity, 0),
+        totalCents: record.totalCents,
+        currency: record.currency,
+      }),
+      typedSearchAttributes: [
+        { key: OrderStatusKey, value: 'CONFIRMED' },
+        { key: UserIdKey, value: record.userId },
+        { key: OrderIdKey, value: orderId },
+        { key: TotalCentsKey, value: record.totalCents },
+      ],
+    });
+  } catch (error) {
+    // The checkout is complete whatever happens here: the API starts the lifecycle on demand.
+    upsertMemo({ orderLifecycle: `not started by the checkout: ${String(error)}` });
   }
 }
 

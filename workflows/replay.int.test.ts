@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -6,37 +6,37 @@ import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminToken, bearer } from '../test/support/app.js';
 import { type CheckoutStack, checkoutBody, startCheckoutStack } from '../test/support/checkout.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/db.js';
-import { connectTestRedis, userIdSource } from '../test/support/redis.js';
+import { connectTestRedis, userIdSource, waitFor } from '../test/support/redis.js';
 import { createTemporalTestContext, type TemporalTestContext } from '../test/support/temporal.js';
 import { cancelCheckoutSignal, paymentConfirmedSignal } from './checkout.contract.js';
+import { deliverOrderSignal, orderWorkflowId } from './order.contract.js';
 
 /**
- * Replay safety: histories of representative checkouts, recorded from real runs and committed,
- * must replay against the current workflow code. A change to the saga's command sequence that
- * would break checkouts in flight fails here; such a change goes behind `patched()`.
- * `UPDATE_HISTORIES=1` re-records the committed files from the scenarios below.
+ * Replay safety: histories of representative runs, recorded from real runs and committed, must
+ * replay against the current workflow code. A change to a workflow's command sequence that would
+ * break runs in flight fails here; such a change goes behind `patched()`. The `checkout-*`
+ * histories without "with-order" were recorded before the order lifecycle was added (behind
+ * `patched('order-lifecycle')`) and stay to prove the patch keeps those checkouts replayable.
+ *
+ * `UPDATE_HISTORIES=1` records the histories that are missing; `UPDATE_HISTORIES=all` re-records
+ * every scenario below (`checkout-success`, recorded before the patch, is produced by none).
  */
 const HISTORIES = fileURLToPath(new URL('./histories', import.meta.url));
-const update = process.env.UPDATE_HISTORIES === '1';
+const update = process.env.UPDATE_HISTORIES;
 
 type History = ReturnType<typeof historyFromJSON>;
 
 let temporalContext: TemporalTestContext;
 
-function committed(): Array<{ name: string; history: History }> {
-  return readdirSync(HISTORIES)
-    .filter((file) => file.endsWith('.json'))
-    .sort()
-    .map((file) => ({
-      name: file.replace(/\.json$/, ''),
-      history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'))),
-    }));
+function committed(name: string): History {
+  return historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, `${name}.json`), 'utf8')));
 }
 
-const replay = (history: History, name: string) =>
-  Worker.runReplayHistory({ workflowBundle: temporalContext.bundle }, history, name);
+const replay = (history: History, workflowId: string) =>
+  Worker.runReplayHistory({ workflowBundle: temporalContext.bundle }, history, workflowId);
 
 beforeAll(async () => {
   temporalContext = await createTemporalTestContext();
@@ -45,45 +45,40 @@ afterAll(async () => {
   await temporalContext?.close();
 });
 
-describe('committed checkout histories', () => {
-  const files = readdirSync(HISTORIES).filter((file) => file.endsWith('.json'));
+describe('committed histories', () => {
+  const names = readdirSync(HISTORIES)
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => file.replace(/\.json$/, ''))
+    .sort();
 
-  it('cover the representative runs', () => {
-    expect(files.sort()).toEqual([
-      'cancelled.json',
-      'declined.json',
-      'processing-error.json',
-      'success.json',
-      'three-d-secure-confirmed.json',
-      'three-d-secure-expired.json',
+  it('cover the representative runs of both workflows', () => {
+    expect(names).toEqual([
+      'checkout-cancelled',
+      'checkout-declined',
+      'checkout-processing-error',
+      'checkout-success',
+      'checkout-success-with-order',
+      'checkout-three-d-secure-confirmed',
+      'checkout-three-d-secure-expired',
+      'order-cancelled',
+      'order-shipped-delivered',
     ]);
   });
 
-  it.each(files.map((file) => file.replace(/\.json$/, '')))(
-    '%s replays against the current workflow',
-    async (name) => {
-      const entry = committed().find((candidate) => candidate.name === name);
-      if (!entry) throw new Error(`history ${name} is missing`);
-      await replay(entry.history, `replay-${name}`);
-    },
-  );
+  it.each(names)('%s replays against the current workflow', async (name) => {
+    await replay(committed(name), `replay-${name}`);
+  });
 
   it('fail to replay when the saga schedules its steps in another order', async () => {
-    const entry = committed().find((candidate) => candidate.name === 'success');
-    if (!entry) throw new Error('history success is missing');
-    // As if the workflow now authorized before reserving: swap the first two scheduled activities.
-    const changed = historyFromJSON(JSON.parse(historyToJSON(entry.history)));
-    const scheduled = (changed.events ?? []).filter((event) => event.activityTaskScheduledEventAttributes);
-    const reserve = scheduled.find(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'reserveStock',
-    );
-    const authorize = scheduled.find(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'authorizePayment',
-    );
-    const reserveType = reserve?.activityTaskScheduledEventAttributes?.activityType;
-    const authorizeType = authorize?.activityTaskScheduledEventAttributes?.activityType;
-    if (!reserveType || !authorizeType) throw new Error('the success history lacks reserve or authorize');
-    [reserveType.name, authorizeType.name] = [authorizeType.name, reserveType.name];
+    // As if the workflow now authorized before reserving: swap the two scheduled activity types.
+    const changed = historyFromJSON(JSON.parse(historyToJSON(committed('checkout-success'))));
+    const types = (changed.events ?? []).flatMap((event) => {
+      const type = event.activityTaskScheduledEventAttributes?.activityType;
+      return type && (type.name === 'reserveStock' || type.name === 'authorizePayment') ? [type] : [];
+    });
+    const [reserve, authorize] = types;
+    if (!reserve || !authorize) throw new Error('the success history lacks reserve or authorize');
+    [reserve.name, authorize.name] = [authorize.name, reserve.name];
     await expect(replay(changed, 'replay-reordered')).rejects.toBeInstanceOf(DeterminismViolationError);
   });
 });
@@ -106,23 +101,23 @@ describe('recording the representative runs', () => {
     await Promise.allSettled([stack?.stop(), expiring?.stop()]);
     redis?.disconnect();
     await db?.destroy();
-    if (update) {
-      mkdirSync(HISTORIES, { recursive: true });
-      for (const [name, history] of recorded) {
-        writeFileSync(
-          join(HISTORIES, `${name}.json`),
-          `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`,
-        );
-      }
+    if (!update) return;
+    mkdirSync(HISTORIES, { recursive: true });
+    for (const [name, history] of recorded) {
+      const file = join(HISTORIES, `${name}.json`);
+      if (update !== 'all' && existsSync(file)) continue;
+      writeFileSync(file, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
     }
   });
 
-  async function run(
+  /** Runs a checkout to its end, replays its fresh history, and keeps it under `name`. */
+  async function checkout(
     on: CheckoutStack,
     name: string,
     token: string,
     drive: (id: string) => Promise<void> = async () => {},
-  ): Promise<string> {
+    record = true,
+  ) {
     const shopper = await on.shopper(nextUser());
     await shopper.add(1, 1);
     const { checkout_id: id } = await checkoutBody(
@@ -130,39 +125,96 @@ describe('recording the representative runs', () => {
     );
     await drive(id);
     const result = await on.workflow(id).result();
-    const history = await on.workflow(id).fetchHistory();
-    await replay(history, `fresh-${name}`);
-    recorded.set(name, history);
-    return result.status;
+    if (record) await keep(name, on.workflow(id));
+    return { ...result, headers: shopper.headers };
   }
 
-  it('records a successful checkout', async () => {
-    expect(await run(stack, 'success', 'tok_visa')).toBe('COMPLETED');
+  async function keep(name: string, handle: ReturnType<CheckoutStack['workflow']>): Promise<void> {
+    const history = await handle.fetchHistory();
+    await replay(history, `fresh-${name}`);
+    recorded.set(name, history);
+  }
+
+  it('records a successful checkout, which starts the order lifecycle', async () => {
+    const result = await checkout(stack, 'checkout-success-with-order', 'tok_visa');
+    expect(result.status).toBe('COMPLETED');
   });
 
   it('records a declined payment', async () => {
-    expect(await run(stack, 'declined', 'tok_chargeDeclined')).toBe('FAILED');
+    expect((await checkout(stack, 'checkout-declined', 'tok_chargeDeclined')).status).toBe('FAILED');
   });
 
   it('records a processing error retried until it succeeds', async () => {
-    expect(await run(stack, 'processing-error', 'tok_processingError')).toBe('COMPLETED');
+    expect((await checkout(stack, 'checkout-processing-error', 'tok_processingError')).status).toBe(
+      'COMPLETED',
+    );
   });
 
   it('records a 3-D Secure payment confirmed by signal', async () => {
-    const status = await run(stack, 'three-d-secure-confirmed', 'tok_threeDSecure', async (id) => {
-      await stack.workflow(id).signal(paymentConfirmedSignal, {});
-    });
-    expect(status).toBe('COMPLETED');
+    const result = await checkout(
+      stack,
+      'checkout-three-d-secure-confirmed',
+      'tok_threeDSecure',
+      async (id) => {
+        await stack.workflow(id).signal(paymentConfirmedSignal, {});
+      },
+    );
+    expect(result.status).toBe('COMPLETED');
   });
 
   it('records a 3-D Secure payment never confirmed before the reservation expired', async () => {
-    expect(await run(expiring, 'three-d-secure-expired', 'tok_threeDSecure')).toBe('FAILED');
+    expect((await checkout(expiring, 'checkout-three-d-secure-expired', 'tok_threeDSecure')).status).toBe(
+      'FAILED',
+    );
   });
 
   it('records a checkout cancelled while it waited for payment', async () => {
-    const status = await run(stack, 'cancelled', 'tok_threeDSecure', async (id) => {
+    const result = await checkout(stack, 'checkout-cancelled', 'tok_threeDSecure', async (id) => {
       await stack.workflow(id).signal(cancelCheckoutSignal, { reason: 'recorded for replay' });
     });
-    expect(status).toBe('CANCELLED');
+    expect(result.status).toBe('CANCELLED');
+  });
+
+  async function orderHandle(orderId: string) {
+    const handle = temporalContext.client.workflow.getHandle(orderWorkflowId(orderId));
+    await waitFor('the order workflow', async () =>
+      handle.describe().then(
+        () => true,
+        () => false,
+      ),
+    );
+    return handle;
+  }
+
+  it('records an order shipped by the API and delivered by signal', async () => {
+    const { order_id: orderId } = await checkout(stack, 'order-to-ship', 'tok_visa', undefined, false);
+    const handle = await orderHandle(orderId as string);
+    const shipped = await stack.app.request(`/api/v1/orders/${orderId}/ship`, {
+      method: 'POST',
+      headers: { ...bearer(await adminToken(1)), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ tracking_number: 'REPLAY-1' }),
+    });
+    expect(shipped.status).toBe(200);
+    await handle.signal(deliverOrderSignal);
+    expect((await handle.result()).status).toBe('DELIVERED');
+    await keep('order-shipped-delivered', handle);
+  });
+
+  it('records an order cancelled by its buyer', async () => {
+    const { order_id: orderId, headers } = await checkout(
+      stack,
+      'order-to-cancel',
+      'tok_visa',
+      undefined,
+      false,
+    );
+    const handle = await orderHandle(orderId as string);
+    const cancelled = await stack.app.request(`/api/v1/orders/${orderId}/cancel`, {
+      method: 'POST',
+      headers,
+    });
+    expect(cancelled.status).toBe(200);
+    expect((await handle.result()).status).toBe('CANCELLED');
+    await keep('order-cancelled', handle);
   });
 });

@@ -5,6 +5,7 @@ import { type AppDeps, createApp } from '../../api/app.js';
 import { checkoutSagaUnavailable } from '../../api/checkout-saga.js';
 import type { AppEnv } from '../../api/context.js';
 import { createMetricsRegistry } from '../../api/metrics.js';
+import { orderLifecycleUnavailable } from '../../api/order-lifecycle.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
 import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET } from '../../lib/config.js';
 import { signToken } from '../../lib/jwt.js';
@@ -22,6 +23,8 @@ export interface TestAppOptions {
   readiness?: AppDeps['readiness'];
   /** The checkout saga port; by default one that answers 503 (tests that do not check out). */
   checkout?: Partial<AppDeps['checkout']>;
+  /** The order lifecycle port; by default one that answers 503. */
+  orderLifecycle?: AppDeps['orderLifecycle'];
   /** Services to serve instead of new ones over `db` (to share them with workers). */
   services?: Services;
 }
@@ -63,6 +66,7 @@ export function createTestApp(options: TestAppOptions): TestApp {
       webhookSecret: TEST_WEBHOOK_SECRET,
       ...options.checkout,
     },
+    orderLifecycle: options.orderLifecycle ?? orderLifecycleUnavailable(),
   });
   return { app, services, metrics };
 }

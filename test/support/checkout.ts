@@ -1,6 +1,7 @@
 import type { Worker } from '@temporalio/worker';
 import type { Redis } from 'ioredis';
 import { createTemporalCheckoutSaga } from '../../api/checkout-saga.js';
+import { createTemporalOrderLifecycle } from '../../api/order-lifecycle.js';
 import type { CheckoutJson } from '../../lib/checkout.js';
 import type { QueueActivities } from '../../workers/workers.js';
 import { checkoutWorkflowId } from '../../workflows/checkout.contract.js';
@@ -20,6 +21,8 @@ export interface CheckoutStackOptions {
   waitMs?: number;
   /** Replaces activities, e.g. to make a step fail. */
   activities?: (real: QueueActivities) => QueueActivities;
+  /** ORDER_SHIP_WINDOW of the workers; default 30 days. */
+  orderShipWindowMs?: number;
   /** PAYMENT_FAILURE_RATE of the mock provider; default 0. */
   paymentFailureRate?: number;
   /** Start no workers (a test that runs its own, e.g. in a child process). */
@@ -65,6 +68,7 @@ export async function startCheckoutStack(options: CheckoutStackOptions): Promise
       saga: createTemporalCheckoutSaga({ client: temporal.client, taskQueuePrefix: prefix }),
       waitMs: options.waitMs ?? 30_000,
     },
+    orderLifecycle: createTemporalOrderLifecycle({ client: temporal.client, taskQueuePrefix: prefix }),
   });
   const workers = options.noWorkers
     ? []
@@ -76,6 +80,7 @@ export async function startCheckoutStack(options: CheckoutStackOptions): Promise
           ? { reservationSweepGraceMs: options.reservationSweepGraceMs }
           : {}),
         ...(options.activities ? { activities: options.activities } : {}),
+        ...(options.orderShipWindowMs ? { orderShipWindowMs: options.orderShipWindowMs } : {}),
       });
   const running = workers.map((worker) => worker.run());
   const request = async (path: string, init?: RequestInit) => testApp.app.request(path, init);

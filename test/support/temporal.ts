@@ -81,6 +81,8 @@ export function createTestWorkers(
     cartIdleMs: options.cartIdleMs ?? 90 * 86_400_000,
     reservationTtlMs: options.reservationTtlMs ?? 5 * 60_000,
     reservationSweepGraceMs: options.reservationSweepGraceMs ?? 60_000,
+    orderShipWindowMs: options.orderShipWindowMs ?? 30 * 86_400_000,
+    orderDeliveryWindowMs: options.orderDeliveryWindowMs ?? 60 * 86_400_000,
     isSagaRunning: options.isSagaRunning ?? checkoutSagaProbe(temporal.client),
   });
   return createWorkers(
