@@ -101,7 +101,7 @@ describe('HTTP edge', () => {
         await signWith({ user_id: 1, role: 'admin' }, { secret: 'another-secret-of-sufficient-length' }),
         await signWith({ user_id: 1, role: 'admin' }, { alg: 'HS512' }),
         await signWith({ user_id: 1, role: 'admin' }, { exp: null }),
-        await signWith({ user_id: 1, role: 'admin' }, { exp: now - 10 }),
+        await signWith({ user_id: 1, role: 'admin' }, { exp: now - 120 }),
         `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(
           JSON.stringify({ user_id: 1, role: 'admin', exp: now + 600 }),
         ).toString('base64url')}.`,

@@ -14,7 +14,7 @@ import type { CheckoutSaga } from './checkout-saga.js';
 import type { AppEnv } from './context.js';
 import { createHttpMetrics } from './metrics.js';
 import { accessLog } from './middleware/access-log.js';
-import { createTokenVerifier } from './middleware/auth.js';
+import { createTokenVerifier, type TokenPolicy } from './middleware/auth.js';
 import { requestId } from './middleware/request-id.js';
 import type { OrderLifecycle } from './order-lifecycle.js';
 import { problemResponse } from './problem.js';
@@ -31,7 +31,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface AppDeps {
   logger: Logger;
-  jwtSecret: string;
+  /** How bearer tokens are checked: secret, maximum age, optional issuer and audience. */
+  auth: TokenPolicy;
   metrics: Registry;
   readiness: Record<string, ReadinessCheck>;
   services: {
@@ -56,7 +57,7 @@ export interface AppDeps {
 /** Builds the HTTP API. Pure wiring: every dependency is passed in, nothing is opened here. */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
-  const router = createRouter(app, createTokenVerifier(deps.jwtSecret));
+  const router = createRouter(app, createTokenVerifier(deps.auth));
 
   app.use('*', requestId({ logger: deps.logger }));
   app.use('*', accessLog({ metrics: createHttpMetrics(deps.metrics) }));

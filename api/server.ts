@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { createDatabase } from '../db/client.js';
 import { systemClock } from '../lib/clock.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
+import { resolveSecrets } from '../lib/local-secrets.js';
 import { createLogger } from '../lib/logger.js';
 import { createRedisClient } from '../lib/redis.js';
 import { createServices } from '../services/index.js';
@@ -16,6 +17,7 @@ import { createTemporalOrderLifecycle } from './order-lifecycle.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'api' });
+  const secrets = resolveSecrets(config);
   if (!config.database.url)
     throw new ConfigError(['DATABASE_URL: required to run the API on its own (npm start provides one)']);
 
@@ -37,7 +39,12 @@ async function main(): Promise<void> {
   const metrics = createMetricsRegistry({ defaultMetrics: true, service: 'api' });
   const app = createApp({
     logger,
-    jwtSecret: config.auth.jwtSecret,
+    auth: {
+      secret: secrets.jwtSecret,
+      maxAgeMs: config.auth.maxAgeMs,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+    },
     metrics,
     readiness: {
       postgres: async () => {
@@ -66,7 +73,7 @@ async function main(): Promise<void> {
     checkout: {
       saga: createTemporalCheckoutSaga({ client, taskQueuePrefix: config.temporal.taskQueuePrefix }),
       waitMs: config.checkout.waitMs,
-      webhookSecret: config.payments.webhookSecret,
+      webhookSecret: secrets.webhookSecret,
     },
     orderLifecycle: createTemporalOrderLifecycle({
       client,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { createDatabase, type Database } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { seedDatabase } from '../db/seed.js';
 import { systemClock } from '../lib/clock.js';
-import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET } from '../lib/config.js';
+
 import { newId } from '../lib/ids.js';
 import { signToken } from '../lib/jwt.js';
 import { createLogger } from '../lib/logger.js';
@@ -21,6 +22,10 @@ import { createRedisClient } from '../lib/redis.js';
 import { startEmbeddedPostgres } from '../scripts/provision/postgres.js';
 import { startLocalRedis } from '../scripts/provision/redis.js';
 import { createServices } from '../services/index.js';
+
+/** The bench's own in-process API: secrets that exist only for this run. */
+const BENCH_JWT_SECRET = randomBytes(32).toString('base64url');
+const BENCH_WEBHOOK_SECRET = randomBytes(32).toString('base64url');
 
 /**
  * `npm run bench`: HTTP throughput and latency of the hot read paths, and reservation
@@ -61,7 +66,7 @@ async function main(): Promise<void> {
   await seedDatabase(database.db);
 
   try {
-    const token = await signToken(DEV_JWT_SECRET, { userId: 7 });
+    const token = await signToken(BENCH_JWT_SECRET, { userId: 7 });
     const auth = { authorization: `Bearer ${token}` };
 
     const withCache = await startServer(database, redisUrl);
@@ -115,11 +120,11 @@ async function startServer(database: Database, redisUrl: string | undefined) {
   });
   const app = createApp({
     logger,
-    jwtSecret: DEV_JWT_SECRET,
+    auth: { secret: BENCH_JWT_SECRET, maxAgeMs: 24 * 3_600_000 },
     metrics,
     readiness: {},
     services,
-    checkout: { saga: checkoutSagaUnavailable(), waitMs: 0, webhookSecret: DEV_WEBHOOK_SECRET },
+    checkout: { saga: checkoutSagaUnavailable(), waitMs: 0, webhookSecret: BENCH_WEBHOOK_SECRET },
     orderLifecycle: orderLifecycleUnavailable(),
   });
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });

@@ -1,20 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_JWT_SECRET, loadConfig } from './config.js';
+import { ConfigError, loadConfig, ORIGINAL_GATEWAY_JWT_SECRET } from './config.js';
 
 describe('loadConfig', () => {
   it('has development defaults for everything', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       env: 'development',
-      http: { port: 8080 },
-      database: { url: undefined, poolMax: 10 },
+      http: { host: '127.0.0.1', port: 8080, requestTimeoutMs: 30_000 },
+      database: { url: undefined, poolMax: 10, statementTimeoutMs: 10_000, lockTimeoutMs: 3_000 },
       redis: { url: undefined },
       temporal: { address: undefined, namespace: 'default', taskQueuePrefix: '', uiPort: 8233, port: 7233 },
-      auth: { jwtSecret: DEV_JWT_SECRET },
-      payments: { failureRate: 0 },
+      auth: { jwtSecret: undefined, maxAgeMs: 86_400_000, issuer: undefined, audience: undefined },
+      payments: { webhookSecret: undefined, failureRate: 0 },
       checkout: { reservationTtlMs: 300_000, waitMs: 10_000 },
       rateLimit: { rps: 10, burst: 20 },
       cart: { cacheTtlMs: 900_000, cacheJitterMs: 300_000, idleTtlMs: 90 * 86_400_000 },
+      orders: { shipWindowMs: 30 * 86_400_000, deliveryWindowMs: 60 * 86_400_000 },
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.http)).toBe(true);
@@ -77,8 +78,16 @@ describe('loadConfig', () => {
     expect((error as ConfigError).message).toMatch(/^Invalid configuration:\n {2}- /);
   });
 
-  it('refuses development secrets in production', () => {
+  it('refuses production without its own secrets, and never with the published one', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: must be set in production/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/PAYMENT_WEBHOOK_SECRET: must be set/);
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        JWT_SECRET: ORIGINAL_GATEWAY_JWT_SECRET,
+        PAYMENT_WEBHOOK_SECRET: 'another-real-secret-value',
+      }),
+    ).toThrow(/published secret cannot be used in production/);
     expect(
       loadConfig({
         NODE_ENV: 'production',
@@ -86,5 +95,29 @@ describe('loadConfig', () => {
         PAYMENT_WEBHOOK_SECRET: 'another-real-secret-value',
       }).env,
     ).toBe('production');
+  });
+
+  it.each([
+    ['CART_IDLE_TTL', '0', 'between 1d and 3650d'],
+    ['RESERVATION_TTL', '0', 'between 5s and 24h'],
+    ['RESERVATION_TTL', '2d', 'between 5s and 24h'],
+    ['CART_CACHE_TTL', '0ms', 'between 1s and 7d'],
+    ['ORDER_SHIP_WINDOW', '1m', 'between 1h and 365d'],
+    ['JWT_MAX_AGE', '100y', 'expected a duration'],
+    ['JWT_MAX_AGE', '3650d', 'between 1m and 30d'],
+    ['DB_LOCK_TIMEOUT', '0', 'between 10ms and 1m'],
+    ['REQUEST_TIMEOUT', '500ms', 'between 1s and 5m'],
+    ['CHECKOUT_WAIT_MS', '600000', 'integer in 0..60000'],
+  ])('refuses %s=%s: %s', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: .*${message}`));
+  });
+
+  it('keeps the request deadline above the checkout wait', () => {
+    expect(() => loadConfig({ CHECKOUT_WAIT_MS: '30000', REQUEST_TIMEOUT: '30s' })).toThrow(
+      /REQUEST_TIMEOUT: must be longer than CHECKOUT_WAIT_MS/,
+    );
+    expect(loadConfig({ CHECKOUT_WAIT_MS: '30000', REQUEST_TIMEOUT: '31s' }).http.requestTimeoutMs).toBe(
+      31_000,
+    );
   });
 });

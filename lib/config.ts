@@ -1,12 +1,17 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
-/** The original gateway's default secret, so tokens minted by its `tokengen` keep working in development. */
-export const DEV_JWT_SECRET = 'Yn8x85spEjIXQnGlmaWAqbX9I6RS3ts2TBXUXQoyi2g=';
-export const DEV_WEBHOOK_SECRET = 'whsec_development_only';
+/**
+ * The original gateway's published secret. Never a default: anyone could mint an admin token with
+ * it. An operator who wants tokens of the original `tokengen` to keep working sets it explicitly
+ * as JWT_SECRET (a refused choice in production).
+ */
+export const ORIGINAL_GATEWAY_JWT_SECRET = 'Yn8x85spEjIXQnGlmaWAqbX9I6RS3ts2TBXUXQoyi2g=';
 
-const duration = (fallback: string) =>
-  z
+/** A duration within [min, max], both written as the configuration accepts them. */
+const duration = (fallback: string, min: string, max: string) => {
+  const [low, high] = [parseDuration(min) ?? 0, parseDuration(max) ?? Number.MAX_SAFE_INTEGER];
+  return z
     .string()
     .default(fallback)
     .transform((text, ctx) => {
@@ -18,8 +23,13 @@ const duration = (fallback: string) =>
         });
         return z.NEVER;
       }
+      if (ms < low || ms > high) {
+        ctx.addIssue({ code: 'custom', message: `must be between ${min} and ${max}, got "${text}"` });
+        return z.NEVER;
+      }
       return ms;
     });
+};
 
 const integer = (fallback: number, min: number, max: number) =>
   z
@@ -83,7 +93,8 @@ const hostPort = z
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Loopback unless told otherwise: exposing the API is a decision, not a default. */
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: integer(8080, 0, 65535),
   PUBLIC_BASE_URL: optionalUrl(['http:', 'https:']),
   /** Unset: `npm start` runs an embedded Postgres; the API and worker alone require it. */
@@ -103,19 +114,30 @@ const envSchema = z.object({
   TEMPORAL_UI_PORT: integer(8233, 1, 65535),
   TEMPORAL_PORT: integer(7233, 1, 65535),
   DATA_DIR: z.string().min(1).default('.data'),
-  JWT_SECRET: z.string().min(16, 'at least 16 characters').default(DEV_JWT_SECRET),
-  PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').default(DEV_WEBHOOK_SECRET),
+  /** Unset outside production: a random secret generated once per data directory (lib/local-secrets.ts). */
+  JWT_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** Tokens older than this (by `iat`), or valid for longer than this from now, are refused. */
+  JWT_MAX_AGE: duration('24h', '1m', '30d'),
+  /** When set, tokens must carry this `iss` / `aud`. */
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   PAYMENT_FAILURE_RATE: ratio(0),
-  RESERVATION_TTL: duration('5m'),
-  RESERVATION_SWEEP_GRACE: duration('1m'),
-  CHECKOUT_WAIT_MS: integer(10_000, 0, 600_000),
+  RESERVATION_TTL: duration('5m', '5s', '24h'),
+  RESERVATION_SWEEP_GRACE: duration('1m', '0ms', '1h'),
+  CHECKOUT_WAIT_MS: integer(10_000, 0, 60_000),
+  /** Every request answers within this (503 `timeout` otherwise); above CHECKOUT_WAIT_MS. */
+  REQUEST_TIMEOUT: duration('30s', '1s', '5m'),
+  /** Per Postgres session: a statement running longer, or waiting longer for a lock, is cancelled. */
+  DB_STATEMENT_TIMEOUT: duration('10s', '100ms', '10m'),
+  DB_LOCK_TIMEOUT: duration('3s', '10ms', '1m'),
   RATE_LIMIT_RPS: integer(10, 0, 1_000_000),
   RATE_LIMIT_BURST: integer(20, 1, 1_000_000),
-  CART_CACHE_TTL: duration('15m'),
-  CART_CACHE_JITTER: duration('5m'),
-  CART_IDLE_TTL: duration('90d'),
-  ORDER_SHIP_WINDOW: duration('30d'),
-  ORDER_DELIVERY_WINDOW: duration('60d'),
+  CART_CACHE_TTL: duration('15m', '1s', '7d'),
+  CART_CACHE_JITTER: duration('5m', '0ms', '1d'),
+  CART_IDLE_TTL: duration('90d', '1d', '3650d'),
+  ORDER_SHIP_WINDOW: duration('30d', '1h', '365d'),
+  ORDER_DELIVERY_WINDOW: duration('60d', '1h', '365d'),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -123,8 +145,8 @@ type Env = z.output<typeof envSchema>;
 export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
-  http: { host: string; port: number; publicBaseUrl: string | undefined };
-  database: { url: string | undefined; poolMax: number };
+  http: { host: string; port: number; publicBaseUrl: string | undefined; requestTimeoutMs: number };
+  database: { url: string | undefined; poolMax: number; statementTimeoutMs: number; lockTimeoutMs: number };
   redis: { url: string | undefined };
   temporal: {
     address: string | undefined;
@@ -135,8 +157,15 @@ export interface Config {
     uiPort: number;
   };
   dataDir: string;
-  auth: { jwtSecret: string };
-  payments: { webhookSecret: string; failureRate: number };
+  /** `jwtSecret` undefined: use the data directory's local secret (never in production). */
+  auth: {
+    jwtSecret: string | undefined;
+    maxAgeMs: number;
+    issuer: string | undefined;
+    audience: string | undefined;
+  };
+  /** `webhookSecret` undefined: use the data directory's local secret (never in production). */
+  payments: { webhookSecret: string | undefined; failureRate: number };
   checkout: { reservationTtlMs: number; reservationSweepGraceMs: number; waitMs: number };
   rateLimit: { rps: number; burst: number };
   cart: { cacheTtlMs: number; cacheJitterMs: number; idleTtlMs: number };
@@ -162,18 +191,34 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const env = parsed.data;
   const problems: string[] = [];
   if (env.NODE_ENV === 'production') {
-    if (env.JWT_SECRET === DEV_JWT_SECRET) problems.push('JWT_SECRET: must be set in production');
-    if (env.PAYMENT_WEBHOOK_SECRET === DEV_WEBHOOK_SECRET) {
-      problems.push('PAYMENT_WEBHOOK_SECRET: must be set in production');
+    if (!env.JWT_SECRET) problems.push('JWT_SECRET: must be set in production');
+    if (env.JWT_SECRET === ORIGINAL_GATEWAY_JWT_SECRET) {
+      problems.push("JWT_SECRET: the original gateway's published secret cannot be used in production");
     }
+    if (!env.PAYMENT_WEBHOOK_SECRET) problems.push('PAYMENT_WEBHOOK_SECRET: must be set in production');
+  }
+  if (env.REQUEST_TIMEOUT <= env.CHECKOUT_WAIT_MS) {
+    problems.push(
+      'REQUEST_TIMEOUT: must be longer than CHECKOUT_WAIT_MS, or checkouts would time out while waiting',
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return deepFreeze({
     env: env.NODE_ENV,
     logLevel: env.LOG_LEVEL,
-    http: { host: env.HTTP_HOST, port: env.HTTP_PORT, publicBaseUrl: env.PUBLIC_BASE_URL },
-    database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX },
+    http: {
+      host: env.HTTP_HOST,
+      port: env.HTTP_PORT,
+      publicBaseUrl: env.PUBLIC_BASE_URL,
+      requestTimeoutMs: env.REQUEST_TIMEOUT,
+    },
+    database: {
+      url: env.DATABASE_URL,
+      poolMax: env.DATABASE_POOL_MAX,
+      statementTimeoutMs: env.DB_STATEMENT_TIMEOUT,
+      lockTimeoutMs: env.DB_LOCK_TIMEOUT,
+    },
     redis: { url: env.REDIS_URL },
     temporal: {
       address: env.TEMPORAL_ADDRESS,
@@ -184,7 +229,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       uiPort: env.TEMPORAL_UI_PORT,
     },
     dataDir: env.DATA_DIR,
-    auth: { jwtSecret: env.JWT_SECRET },
+    auth: {
+      jwtSecret: env.JWT_SECRET,
+      maxAgeMs: env.JWT_MAX_AGE,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+    },
     payments: { webhookSecret: env.PAYMENT_WEBHOOK_SECRET, failureRate: env.PAYMENT_FAILURE_RATE },
     checkout: {
       reservationTtlMs: env.RESERVATION_TTL,

@@ -2,8 +2,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_JWT_SECRET } from '../lib/config.js';
+import { ORIGINAL_GATEWAY_JWT_SECRET } from '../lib/config.js';
 import { signToken } from '../lib/jwt.js';
+import { loadLocalSecrets } from '../lib/local-secrets.js';
 import { groupIsAlive, holdPort, isAlive, type NpmStart, startNpmStart } from '../test/support/npm-start.js';
 import { waitFor } from '../test/support/redis.js';
 import { CHECKOUT_WORKFLOW_TYPE, checkoutWorkflowId } from '../workflows/checkout.contract.js';
@@ -49,7 +50,8 @@ interface CheckedOut {
 async function checkOut(): Promise<CheckedOut> {
   const userId = nextUser++;
   const headers = {
-    Authorization: `Bearer ${await signToken(DEV_JWT_SECRET, { userId })}`,
+    // The secret npm start generated in its data directory, as `npm run token` would read it.
+    Authorization: `Bearer ${await signToken(loadLocalSecrets(platform.dataDir).jwtSecret, { userId })}`,
     'Content-Type': 'application/json',
   };
   const added = await fetch(`${platform.baseUrl}/api/v1/cart/items`, {
@@ -95,7 +97,7 @@ describe('npm start', () => {
   beforeAll(async () => {
     // Nothing is set but ports and a data directory. A generous CHECKOUT_WAIT_MS lets a checkout
     // answer with its outcome even while a freshly restarted worker is still starting to poll.
-    platform = await startNpmStart({ CHECKOUT_WAIT_MS: '60000' });
+    platform = await startNpmStart({ CHECKOUT_WAIT_MS: '60000', REQUEST_TIMEOUT: '90s' });
     await until(
       'npm start to serve /health and /ready',
       async () => {
@@ -118,6 +120,30 @@ describe('npm start', () => {
       redis: redisInstalled ? 'ok' : 'disabled',
       temporal: 'ok',
     });
+  });
+
+  it('is safe by default: its own secrets, loopback only, the published secret refused', async () => {
+    const { jwtSecret } = loadLocalSecrets(platform.dataDir);
+    expect(jwtSecret).not.toBe(ORIGINAL_GATEWAY_JWT_SECRET);
+    // A token minted with the original gateway's published secret grants nothing, admin or not.
+    const forged = await signToken(ORIGINAL_GATEWAY_JWT_SECRET, { userId: 1, admin: true });
+    const stock = await fetch(`${platform.baseUrl}/api/v1/inventory/1`, {
+      headers: { Authorization: `Bearer ${forged}` },
+    });
+    expect(stock.status).toBe(401);
+    const genuine = await signToken(jwtSecret, { userId: 1, admin: true });
+    expect(
+      (
+        await fetch(`${platform.baseUrl}/api/v1/inventory/1`, {
+          headers: { Authorization: `Bearer ${genuine}` },
+        })
+      ).status,
+    ).toBe(200);
+    // The API listens on loopback only.
+    const port = new URL(platform.baseUrl).port;
+    const { stdout } = await run('ss', ['-ltnH', `sport = :${port}`]).catch(() => ({ stdout: '' }));
+    if (stdout.trim()) expect(stdout).toMatch(/127\.0\.0\.1:/);
+    expect(stdout).not.toMatch(/0\.0\.0\.0:|\[::\]:|\*:/);
   });
 
   it('restarts a killed API, which serves the catalog again', async () => {

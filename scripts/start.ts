@@ -5,6 +5,7 @@ import { createDatabase } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { seedDatabase } from '../db/seed.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
+import { localSecretsFile, resolveSecrets } from '../lib/local-secrets.js';
 import { startEmbeddedPostgres } from './provision/postgres.js';
 import { type ManagedProcess, spawnManaged } from './provision/process.js';
 import { startLocalRedis } from './provision/redis.js';
@@ -118,11 +119,16 @@ async function main(): Promise<void> {
     log('database migrated and seeded');
     if (stopping) return;
 
+    // JWT_SECRET and PAYMENT_WEBHOOK_SECRET when set, else this data directory's own random ones
+    // (never a published default): `npm run token` reads the same file.
+    const secrets = resolveSecrets({ ...config, dataDir });
     const env = {
       ...process.env,
       DATABASE_URL: databaseUrl,
       REDIS_URL: redisUrl ?? '',
       TEMPORAL_ADDRESS: temporal.address,
+      JWT_SECRET: secrets.jwtSecret,
+      PAYMENT_WEBHOOK_SECRET: secrets.webhookSecret,
     };
     for (const [name, entry] of [
       ['worker', 'workers/main.ts'],
@@ -140,7 +146,7 @@ async function main(): Promise<void> {
       supervisor.watch(name, spawnRole(), async () => spawnRole());
     }
 
-    const apiUrl = `http://localhost:${config.http.port}`;
+    const apiUrl = `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${config.http.port}`;
     const healthy = await waitForHttp(`${apiUrl}/health`, {
       until: () => stopping,
       patienceMs: 60_000,
@@ -159,7 +165,7 @@ async function main(): Promise<void> {
         `  Temporal       ${temporal.address}   (temporal workflow list --address ${temporal.address})`,
         `  Postgres       ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
         `  Redis          ${redisUrl ?? 'disabled'}`,
-        `  A token:       npm run token -- --user 42   (admin: add --admin)`,
+        `  A token:       npm run token -- --user 42   (admin: add --admin; secrets in ${config.auth.jwtSecret ? 'JWT_SECRET' : localSecretsFile(dataDir)})`,
         'What was started here is restarted if it crashes. Press Ctrl-C to stop.',
         '',
       ].join('\n'),

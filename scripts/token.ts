@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config.js';
 import { signToken } from '../lib/jwt.js';
+import { resolveSecrets } from '../lib/local-secrets.js';
 
 /** npm run token -- --user 42 [--admin] [--hours 24]: prints a development bearer token. */
 const { values } = parseArgs({
@@ -22,8 +23,14 @@ if (!Number.isFinite(hours) || hours <= 0) {
   process.exit(2);
 }
 const config = loadConfig();
+const maxHours = config.auth.maxAgeMs / 3_600_000;
+if (hours > maxHours) {
+  console.error(`--hours must be at most ${maxHours} (JWT_MAX_AGE); the API refuses longer-lived tokens`);
+  process.exit(2);
+}
+// The secret the API uses: JWT_SECRET, else the one this data directory generated.
 console.log(
-  await signToken(config.auth.jwtSecret, {
+  await signToken(resolveSecrets(config).jwtSecret, {
     userId,
     admin: values.admin,
     expiresInSeconds: Math.round(hours * 3600),

@@ -8,21 +8,52 @@ export interface TokenVerifier {
 }
 
 const NUMERIC_SUB = /^[1-9][0-9]{0,15}$/;
+/** Clocks of the minting machine and this one may differ this much. */
+const CLOCK_TOLERANCE_S = 60;
+
+export interface TokenPolicy {
+  secret: string;
+  /** JWT_MAX_AGE: no token is accepted longer than this after it was issued, or for longer than this from now. */
+  maxAgeMs: number;
+  /** JWT_ISSUER / JWT_AUDIENCE: required `iss` / `aud` when set. */
+  issuer?: string | undefined;
+  audience?: string | undefined;
+}
 
 /**
  * HS256 bearer tokens as the contract defines them: `exp` required, user id from the integer
  * `user_id` claim (the original gateway's tokengen) or a numeric-string `sub`, admin by `role`.
+ * Lifetime is bounded by `maxAgeMs` both ways: a token issued (`iat`) longer ago is refused, and
+ * so is one whose `exp` lies further ahead (a "100-year" token), with or without `iat`.
  */
-export function createTokenVerifier(secret: string): TokenVerifier {
-  const key = new TextEncoder().encode(secret);
+export function createTokenVerifier(policy: TokenPolicy): TokenVerifier {
+  const key = new TextEncoder().encode(policy.secret);
+  const maxAgeS = Math.floor(policy.maxAgeMs / 1000);
   return {
     async verify(token) {
       let payload: Record<string, unknown>;
       try {
-        ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp'] }));
+        ({ payload } = await jwtVerify(token, key, {
+          algorithms: ['HS256'],
+          requiredClaims: ['exp'],
+          clockTolerance: CLOCK_TOLERANCE_S,
+          ...(policy.issuer ? { issuer: policy.issuer } : {}),
+          ...(policy.audience ? { audience: policy.audience } : {}),
+        }));
       } catch (error) {
         const detail = error instanceof joseErrors.JWTExpired ? 'token has expired' : 'invalid token';
         throw new AppError('unauthenticated', detail, { cause: error });
+      }
+      const now = Math.floor(Date.now() / 1000);
+      const { exp, iat } = payload as { exp: number; iat?: unknown };
+      if (exp - now > maxAgeS + CLOCK_TOLERANCE_S) {
+        throw new AppError('unauthenticated', 'token lifetime exceeds the maximum allowed');
+      }
+      if (
+        iat !== undefined &&
+        (typeof iat !== 'number' || iat > now + CLOCK_TOLERANCE_S || now - iat > maxAgeS)
+      ) {
+        throw new AppError('unauthenticated', 'token was issued too long ago or in the future');
       }
       const id = userIdOf(payload);
       if (id === undefined) throw new AppError('unauthenticated', 'token does not name a valid user');

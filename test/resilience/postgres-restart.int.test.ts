@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../db/client.js';
 import { runMigrations } from '../../db/migrate.js';
 import { seedDatabase } from '../../db/seed.js';
-import { DEV_JWT_SECRET } from '../../lib/config.js';
 import { signToken } from '../../lib/jwt.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../scripts/provision/postgres.js';
 import { freePort } from '../../scripts/provision/process.js';
+import { TEST_JWT_SECRET } from '../support/app.js';
 import { type PlatformProcess, startPlatformProcess } from '../support/platform-process.js';
 import { seededRandom } from '../support/random.js';
 import { waitFor } from '../support/redis.js';
@@ -106,7 +106,7 @@ describe('Postgres restarted under traffic', () => {
     const random = seededRandom(20261126);
     const tokens = await Promise.all(
       Array.from({ length: SHOPPERS + RESTARTS }, (_, i) =>
-        signToken(DEV_JWT_SECRET, { userId: 9_000_000 + i }),
+        signToken(TEST_JWT_SECRET, { userId: 9_000_000 + i }),
       ),
     );
     const outcomes = new Map<string, number>();

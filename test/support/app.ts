@@ -7,14 +7,15 @@ import type { AppEnv } from '../../api/context.js';
 import { createMetricsRegistry } from '../../api/metrics.js';
 import { orderLifecycleUnavailable } from '../../api/order-lifecycle.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
-import { DEV_JWT_SECRET, DEV_WEBHOOK_SECRET } from '../../lib/config.js';
+
 import { signToken } from '../../lib/jwt.js';
 import { createLogger } from '../../lib/logger.js';
 import { createServices, type Services } from '../../services/index.js';
 import type { TestDatabase } from './db.js';
 
-export const TEST_JWT_SECRET = DEV_JWT_SECRET;
-export const TEST_WEBHOOK_SECRET = DEV_WEBHOOK_SECRET;
+/** Secrets of the test suite; a child process the tests start gets them through its environment. */
+export const TEST_JWT_SECRET = 'test-suite-jwt-secret-not-for-production';
+export const TEST_WEBHOOK_SECRET = 'whsec_test_suite_not_for_production';
 
 export interface TestAppOptions {
   db: TestDatabase;
@@ -56,7 +57,7 @@ export function createTestApp(options: TestAppOptions): TestApp {
   const services = options.services ?? createTestServices({ ...options, metrics });
   const app = createApp({
     logger: createLogger({ level: 'silent' }),
-    jwtSecret: TEST_JWT_SECRET,
+    auth: { secret: TEST_JWT_SECRET, maxAgeMs: 24 * 3_600_000 },
     metrics,
     readiness: options.readiness ?? { postgres: async () => 'ok' },
     services,

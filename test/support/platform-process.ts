@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
+import { TEST_JWT_SECRET, TEST_WEBHOOK_SECRET } from './app.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -54,6 +55,8 @@ export async function startPlatformProcess(
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_TASK_QUEUE_PREFIX: options.taskQueuePrefix,
       LOG_LEVEL: 'info',
+      JWT_SECRET: TEST_JWT_SECRET,
+      PAYMENT_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
