@@ -2,7 +2,9 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { timeout } from 'hono/timeout';
 import type { Registry } from 'prom-client';
+import { PG, pgErrorCode } from '../db/client.js';
 import { isAppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { CartService } from '../services/cart/cart.service.js';
@@ -28,11 +30,14 @@ import { registerOrderRoutes } from './routes/orders.routes.js';
 import { registerProductRoutes } from './routes/products.routes.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+const REQUEST_TIMED_OUT = 'request deadline exceeded';
 
 export interface AppDeps {
   logger: Logger;
   /** How bearer tokens are checked: secret, maximum age, optional issuer and audience. */
   auth: TokenPolicy;
+  /** REQUEST_TIMEOUT: every request answers within this, 503 `timeout` otherwise. */
+  requestTimeoutMs: number;
   metrics: Registry;
   readiness: Record<string, ReadinessCheck>;
   services: {
@@ -61,6 +66,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.use('*', requestId({ logger: deps.logger }));
   app.use('*', accessLog({ metrics: createHttpMetrics(deps.metrics) }));
+  app.use(
+    '*',
+    timeout(deps.requestTimeoutMs, () => new HTTPException(503, { message: REQUEST_TIMED_OUT })),
+  );
   app.use(
     '*',
     bodyLimit({
@@ -100,6 +109,17 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     if (isAppError(error)) {
       return problemResponse(c, error.code, error.message, { errors: error.errors, extra: error.extra });
     }
+    if (error instanceof HTTPException && error.message === REQUEST_TIMED_OUT) {
+      return problemResponse(c, 'timeout', 'the request did not complete in time; retry shortly', {
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    if (isTimeout(error)) {
+      (c.get('logger') ?? deps.logger).warn({ err: error }, 'database statement or lock wait timed out');
+      return problemResponse(c, 'timeout', 'the request waited too long for the database; retry shortly', {
+        headers: { 'Retry-After': '1' },
+      });
+    }
     if (error instanceof HTTPException && error.status === 413) {
       return problemResponse(c, 'payload_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`);
     }
@@ -138,6 +158,12 @@ const UNAVAILABLE_CODES = new Set([
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
 ]);
+
+/** Postgres cancelled a statement that ran past `statement_timeout` or waited past `lock_timeout`. */
+function isTimeout(error: unknown): boolean {
+  const code = pgErrorCode(error);
+  return code === PG.queryCanceled || code === PG.lockNotAvailable;
+}
 
 /** Connection-level failures of Postgres and friends: the client should retry, not report a bug. */
 function isUnavailable(error: unknown): boolean {

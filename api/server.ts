@@ -24,6 +24,8 @@ async function main(): Promise<void> {
   const database = createDatabase(config.database.url, {
     max: config.database.poolMax,
     applicationName: 'commerce-api',
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    lockTimeoutMs: config.database.lockTimeoutMs,
   });
   const redis = config.redis.url ? createRedisClient(config.redis.url, logger, 'commerce-api') : undefined;
   if (!redis) logger.warn('REDIS_URL is not set: cart caching is off and rate limits are per process');
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
   const metrics = createMetricsRegistry({ defaultMetrics: true, service: 'api' });
   const app = createApp({
     logger,
+    requestTimeoutMs: config.http.requestTimeoutMs,
     auth: {
       secret: secrets.jwtSecret,
       maxAgeMs: config.auth.maxAgeMs,

@@ -121,6 +121,7 @@ async function startServer(database: Database, redisUrl: string | undefined) {
   const app = createApp({
     logger,
     auth: { secret: BENCH_JWT_SECRET, maxAgeMs: 24 * 3_600_000 },
+    requestTimeoutMs: 30_000,
     metrics,
     readiness: {},
     services,

@@ -16,6 +16,10 @@ export interface Database {
 export interface DatabaseOptions {
   max?: number;
   applicationName?: string;
+  /** Cancels a statement running longer than this (Postgres `statement_timeout`); none when absent. */
+  statementTimeoutMs?: number;
+  /** Gives up waiting for a row or table lock after this (`lock_timeout`); none when absent. */
+  lockTimeoutMs?: number;
 }
 
 /** Opens the process's one connection pool. Call `close()` on shutdown. */
@@ -28,7 +32,16 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
     // that saw an outage keeps refusing work long after Postgres is back; cap the wait at 1 s.
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     onnotice: () => {},
-    connection: { application_name: options.applicationName ?? 'commerce' },
+    // Session settings sent at connect: a slow statement or a lock wait can hold a pooled
+    // connection only this long, so a few of them cannot starve the whole pool.
+    connection: {
+      application_name: options.applicationName ?? 'commerce',
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+      ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
+      ...(options.statementTimeoutMs
+        ? { idle_in_transaction_session_timeout: options.statementTimeoutMs * 6 }
+        : {}),
+    },
   });
   const db = drizzle(sql, { schema, casing: 'snake_case' });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };
@@ -36,6 +49,8 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
 
 /** Postgres error codes the services map to business outcomes. */
 export const PG = {
+  queryCanceled: '57014',
+  lockNotAvailable: '55P03',
   uniqueViolation: '23505',
   foreignKeyViolation: '23503',
   checkViolation: '23514',

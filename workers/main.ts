@@ -30,6 +30,8 @@ async function main(): Promise<void> {
   const database = createDatabase(config.database.url, {
     max: config.database.poolMax,
     applicationName: 'commerce-worker',
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    lockTimeoutMs: config.database.lockTimeoutMs,
   });
   const redis = config.redis.url ? createRedisClient(config.redis.url, logger, 'commerce-worker') : undefined;
   const connection = await NativeConnection.connect({ address });

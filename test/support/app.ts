@@ -26,6 +26,8 @@ export interface TestAppOptions {
   checkout?: Partial<AppDeps['checkout']>;
   /** The order lifecycle port; by default one that answers 503. */
   orderLifecycle?: AppDeps['orderLifecycle'];
+  /** REQUEST_TIMEOUT of the app; default one minute. */
+  requestTimeoutMs?: number;
   /** Services to serve instead of new ones over `db` (to share them with workers). */
   services?: Services;
 }
@@ -58,6 +60,7 @@ export function createTestApp(options: TestAppOptions): TestApp {
   const app = createApp({
     logger: createLogger({ level: 'silent' }),
     auth: { secret: TEST_JWT_SECRET, maxAgeMs: 24 * 3_600_000 },
+    requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
     metrics,
     readiness: options.readiness ?? { postgres: async () => 'ok' },
     services,

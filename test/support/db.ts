@@ -10,7 +10,9 @@ export interface TestDatabase extends Database {
 }
 
 /** A fresh database for one test file: a clone of the migrated, seeded template. */
-export async function createTestDatabase(options: { max?: number } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  options: { max?: number; statementTimeoutMs?: number; lockTimeoutMs?: number } = {},
+): Promise<TestDatabase> {
   const adminUrl = inject('pgAdminUrl');
   const name = `commerce_test_${randomBytes(6).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -24,6 +26,8 @@ export async function createTestDatabase(options: { max?: number } = {}): Promis
   const database = createDatabase(url.toString(), {
     max: options.max ?? 10,
     applicationName: 'commerce-test',
+    ...(options.statementTimeoutMs ? { statementTimeoutMs: options.statementTimeoutMs } : {}),
+    ...(options.lockTimeoutMs ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
   });
   return {
     ...database,
