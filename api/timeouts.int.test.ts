@@ -84,7 +84,7 @@ describe('bounded waits', () => {
       const testApp = createTestApp({ db: slow, requestTimeoutMs: 300 });
       const userId = 7_002;
       const headers = bearer(await userToken(userId));
-      const add = () =>
+      const add = async () =>
         testApp.app.request(
           '/api/v1/cart/items',
           jsonRequest('POST', { product_id: 2, quantity: 1 }, headers),
