@@ -36,8 +36,13 @@ export const products = pgTable(
     priceCents: bigint({ mode: 'number' }).notNull(),
     currency: text().notNull().default('USD'),
     imageUrl: text(),
-    /** Admin creates may carry an Idempotency-Key; a retry returns the product made the first time. */
+    /**
+     * Admin creates may carry an Idempotency-Key, scoped to the admin who sent it and bound to a
+     * digest of the request: a retry returns the product made the first time, another body is refused.
+     */
     creationKey: text(),
+    creationUserId: bigint({ mode: 'number' }),
+    creationRequestHash: text(),
     ...timestamps,
     deletedAt: timestamp({ withTimezone: true, precision: 6 }),
   },
@@ -47,7 +52,7 @@ export const products = pgTable(
     check('products_price_cents_range', sql`${t.priceCents} >= 0 and ${t.priceCents} <= 100000000000`),
     check('products_currency_iso', sql`${t.currency} ~ '^[A-Z]{3}$'`),
     index('products_live_id_idx').on(t.id).where(sql`${t.deletedAt} is null`),
-    uniqueIndex('products_creation_key_idx').on(t.creationKey),
+    uniqueIndex('products_creation_key_idx').on(t.creationUserId, t.creationKey),
   ],
 );
 

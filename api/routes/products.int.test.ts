@@ -392,6 +392,38 @@ describe('admin create', () => {
     expect((await list('?q=Idempotent%20chair&limit=100')).products).toHaveLength(2);
   });
 
+  it('binds a key to its request and to the admin who sent it', async () => {
+    const key = `bound-${randomUUID()}`;
+    const body = { name: 'Bound lamp', price_cents: 4500, stock: 2 };
+    const first = await createProduct(body, { 'Idempotency-Key': key });
+    // The same key with another body is refused, never answered with the first product.
+    const reused = await app.request(
+      '/api/v1/products',
+      jsonRequest('POST', { ...body, price_cents: 1 }, { ...admin, 'Idempotency-Key': key }),
+    );
+    expect(await expectProblem(reused, 422, 'idempotency_key_reused')).toMatchObject({
+      product_id: first.id,
+    });
+    // Key order and absent optional fields do not make another request.
+    const reordered = await app.request(
+      '/api/v1/products',
+      jsonRequest(
+        'POST',
+        { stock: 2, price_cents: 4500, name: 'Bound lamp' },
+        { ...admin, 'Idempotency-Key': key },
+      ),
+    );
+    expect(reordered.status).toBe(200);
+    // Another admin's key of the same name is another key.
+    const other = bearer(await adminToken(2));
+    const theirs = await app.request(
+      '/api/v1/products',
+      jsonRequest('POST', body, { ...other, 'Idempotency-Key': key }),
+    );
+    expect(theirs.status).toBe(201);
+    expect(((await theirs.json()) as ProductBody).id).not.toBe(first.id);
+  });
+
   it('rejects a malformed Idempotency-Key', async () => {
     await expectProblem(
       await app.request(

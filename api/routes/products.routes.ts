@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { AppError } from '../../lib/errors.js';
 import type { CatalogService } from '../../services/catalog/catalog.service.js';
 import type { Router } from '../route.js';
-import { IDEMPOTENCY_KEY } from '../schemas/common.js';
+import { IDEMPOTENCY_KEY, requestDigest } from '../schemas/common.js';
 import {
   CreateProductBody,
   encodeCursor,
@@ -66,7 +66,7 @@ export function registerProductRoutes(router: Router, { catalog }: { catalog: Ca
       operationId: 'createProduct',
       summary: 'Create a product (admin)',
       description:
-        'Creates the product and its stock. With an `Idempotency-Key`, a retry returns the first product (200).',
+        'Creates the product and its stock. With an `Idempotency-Key` (scoped to the calling admin), a retry with the same body returns the first product (200); the same key with another body is 422 `idempotency_key_reused`.',
       tags: ['Catalog'],
       access: 'admin',
       headers: z.object({
@@ -76,7 +76,7 @@ export function registerProductRoutes(router: Router, { catalog }: { catalog: Ca
           .openapi({ description: '1..255 characters of [A-Za-z0-9._:-]; makes retries safe.' }),
       }),
       body: CreateProductBody,
-      errors: ['invalid_argument'],
+      errors: ['invalid_argument', 'idempotency_key_reused'],
       responses: {
         201: {
           description: 'Created',
@@ -86,7 +86,7 @@ export function registerProductRoutes(router: Router, { catalog }: { catalog: Ca
         200: { description: 'Already created with this Idempotency-Key', schema: ProductSchema },
       },
     },
-    async (c, { body }) => {
+    async (c, { body, user }) => {
       const key = c.req.header('idempotency-key');
       if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
         throw new AppError(
@@ -102,6 +102,8 @@ export function registerProductRoutes(router: Router, { catalog }: { catalog: Ca
         imageUrl: body.image_url,
         stock: body.stock,
         creationKey: key,
+        creatorId: user?.id,
+        requestHash: requestDigest(body),
       });
       c.header('Location', `/api/v1/products/${product.id}`);
       return c.json(productJson(product), created ? 201 : 200);

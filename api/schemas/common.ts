@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
 import { ERROR_CODES } from '../../lib/errors.js';
 
@@ -6,6 +7,24 @@ const MAX_ID = Number.MAX_SAFE_INTEGER;
 /** Idempotency keys of the contract, in the `Idempotency-Key` header or a body field. */
 export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,255}$/;
 export const IDEMPOTENCY_KEY_RULE = 'an idempotency key must be 1..255 characters of [A-Za-z0-9._:-]';
+
+/** A digest of a validated request body that does not depend on key order: what binds an idempotency key. */
+export function requestDigest(body: unknown): string {
+  const canonical = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(canonical)
+      : value && typeof value === 'object'
+        ? Object.fromEntries(
+            Object.entries(value as Record<string, unknown>)
+              .filter(([, inner]) => inner !== undefined)
+              .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+              .map(([name, inner]) => [name, canonical(inner)]),
+          )
+        : value;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(body)))
+    .digest('hex');
+}
 
 /** A positive 64-bit id in a path segment, limited to what JSON numbers carry exactly. */
 export const pathId = (name: string, example = 1) =>

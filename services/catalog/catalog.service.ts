@@ -41,8 +41,13 @@ export interface NewProduct {
   currency?: string | undefined;
   imageUrl?: string | null | undefined;
   stock?: number | undefined;
-  /** Optional idempotency key: a repeated create with the same key returns the first product. */
+  /**
+   * Optional idempotency key, scoped to `creatorId` and bound to `requestHash`: the same key
+   * with the same request returns the first product; with another request it is refused.
+   */
   creationKey?: string | undefined;
+  creatorId?: number | undefined;
+  requestHash?: string | undefined;
 }
 
 export interface ProductPatch {
@@ -132,8 +137,11 @@ export function createCatalogService({ db }: { db: Db }) {
      * creation key: the retry returns the product the first call made (`created: false`).
      */
     async create(input: NewProduct): Promise<{ product: Product; created: boolean }> {
-      if (input.creationKey) {
-        const existing = await findByCreationKey(input.creationKey);
+      const key = input.creationKey
+        ? { key: input.creationKey, creatorId: input.creatorId ?? 0, hash: input.requestHash ?? '' }
+        : undefined;
+      if (key) {
+        const existing = await findByCreationKey(key);
         if (existing) return { product: existing, created: false };
       }
       try {
@@ -146,7 +154,9 @@ export function createCatalogService({ db }: { db: Db }) {
               priceCents: input.priceCents,
               currency: input.currency ?? DEFAULT_CURRENCY,
               imageUrl: input.imageUrl ?? null,
-              creationKey: input.creationKey ?? null,
+              creationKey: key?.key ?? null,
+              creationUserId: key?.creatorId ?? null,
+              creationRequestHash: key?.hash ?? null,
             })
             .returning({ id: products.id });
           if (!row) throw new Error('insert returned no row');
@@ -155,8 +165,8 @@ export function createCatalogService({ db }: { db: Db }) {
         });
         return { product: await this.get(id), created: true };
       } catch (error) {
-        if (input.creationKey && pgErrorCode(error) === PG.uniqueViolation) {
-          const existing = await findByCreationKey(input.creationKey);
+        if (key && pgErrorCode(error) === PG.uniqueViolation) {
+          const existing = await findByCreationKey(key);
           if (existing) return { product: existing, created: false };
         }
         throw error;
@@ -191,8 +201,29 @@ export function createCatalogService({ db }: { db: Db }) {
     },
   };
 
-  async function findByCreationKey(key: string): Promise<Product | undefined> {
-    const [row] = await selectProducts().where(eq(products.creationKey, key));
-    return row;
+  /**
+   * The product an admin's key created, or undefined; `idempotency_key_reused` when the key was
+   * first used with another request.
+   */
+  async function findByCreationKey(key: {
+    key: string;
+    creatorId: number;
+    hash: string;
+  }): Promise<Product | undefined> {
+    const [row] = await db
+      .select({ ...productColumns, requestHash: products.creationRequestHash })
+      .from(products)
+      .leftJoin(inventory, eq(inventory.productId, products.id))
+      .where(and(eq(products.creationUserId, key.creatorId), eq(products.creationKey, key.key)));
+    if (!row) return undefined;
+    const { requestHash, ...product } = row;
+    if (requestHash !== key.hash) {
+      throw new AppError(
+        'idempotency_key_reused',
+        'this Idempotency-Key was already used for a different product; use a new key',
+        { extra: { product_id: product.id } },
+      );
+    }
+    return product;
   }
 }
