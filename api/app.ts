@@ -17,6 +17,7 @@ import type { AppEnv } from './context.js';
 import { createHttpMetrics } from './metrics.js';
 import { accessLog } from './middleware/access-log.js';
 import { createTokenVerifier, type TokenPolicy } from './middleware/auth.js';
+import type { RateLimiter } from './middleware/rate-limit.js';
 import { requestId } from './middleware/request-id.js';
 import type { OrderLifecycle } from './order-lifecycle.js';
 import { problemResponse } from './problem.js';
@@ -38,6 +39,8 @@ export interface AppDeps {
   auth: TokenPolicy;
   /** REQUEST_TIMEOUT: every request answers within this, 503 `timeout` otherwise. */
   requestTimeoutMs: number;
+  /** Per-caller limits (RATE_LIMIT_RPS, RATE_LIMIT_BURST); none when undefined. */
+  rateLimiter?: RateLimiter | undefined;
   metrics: Registry;
   readiness: Record<string, ReadinessCheck>;
   services: {
@@ -62,7 +65,7 @@ export interface AppDeps {
 /** Builds the HTTP API. Pure wiring: every dependency is passed in, nothing is opened here. */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
-  const router = createRouter(app, createTokenVerifier(deps.auth));
+  const router = createRouter(app, createTokenVerifier(deps.auth), deps.rateLimiter);
 
   app.use('*', requestId({ logger: deps.logger }));
   app.use('*', accessLog({ metrics: createHttpMetrics(deps.metrics) }));
@@ -107,7 +110,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.onError((error, c) => {
     if (isAppError(error)) {
-      return problemResponse(c, error.code, error.message, { errors: error.errors, extra: error.extra });
+      return problemResponse(c, error.code, error.message, {
+        errors: error.errors,
+        extra: error.extra,
+        ...(error.headers ? { headers: error.headers } : {}),
+      });
     }
     if (error instanceof HTTPException && error.message === REQUEST_TIMED_OUT) {
       return problemResponse(c, 'timeout', 'the request did not complete in time; retry shortly', {

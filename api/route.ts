@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from '../lib/errors.js';
 import type { AppEnv, AuthUser } from './context.js';
 import { authenticate, type TokenVerifier } from './middleware/auth.js';
+import { type RateLimiter, rateLimit } from './middleware/rate-limit.js';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
 import { ProblemSchema } from './schemas/common.js';
 
@@ -43,6 +44,8 @@ export interface RouteSpec<
   fieldCodes?: Partial<Record<string, ErrorCode>>;
   /** Runs before input is validated, e.g. a webhook's signature check over the raw body. */
   guard?: MiddlewareHandler<AppEnv>;
+  /** False for probes (health, readiness) that must answer however often they are asked. */
+  rateLimited?: false;
 }
 
 export interface RouteInput<P, Q, B> {
@@ -72,12 +75,20 @@ export interface Router {
  * non-object bodies all fail the same way (`invalid_request`), whatever the Content-Type,
  * as the original gateway's clients expect.
  */
-export function createRouter(app: OpenAPIHono<AppEnv>, verifier: TokenVerifier): Router {
+export function createRouter(
+  app: OpenAPIHono<AppEnv>,
+  verifier: TokenVerifier,
+  limiter?: RateLimiter | undefined,
+): Router {
   return {
     route(spec, handler) {
-      app.openAPIRegistry.registerPath(documentRoute(spec));
+      // Documented whatever this process's configuration: 429 is part of the contract.
+      app.openAPIRegistry.registerPath(documentRoute(spec, spec.rateLimited !== false));
+      const limited = limiter !== undefined && spec.rateLimited !== false;
       const guards =
         spec.access === 'public' ? [] : [authenticate(verifier, { admin: spec.access === 'admin' })];
+      // After authentication, so a user's budget is theirs wherever they connect from.
+      if (limited) guards.push(rateLimit(limiter));
       if (spec.guard) guards.push(spec.guard);
       const honoPath = spec.path.replace(/\{(\w+)\}/g, ':$1');
       app.on([spec.method.toUpperCase()], [honoPath], ...guards, async (c) => {
@@ -170,8 +181,12 @@ function coversEveryField(
   return fields.every((field) => spec.fieldCodes?.[field] !== undefined);
 }
 
-function documentRoute(spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>) {
+function documentRoute(
+  spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>,
+  limited: boolean,
+) {
   const codes = new Set<ErrorCode>(spec.errors ?? []);
+  if (limited) codes.add('rate_limited');
   if (spec.params || spec.query || spec.body) {
     for (const code of Object.values(spec.fieldCodes ?? {})) if (code) codes.add(code);
     // Fields without their own code fail with invalid_argument.

@@ -11,6 +11,7 @@ import { createServices } from '../services/index.js';
 import { createApp } from './app.js';
 import { createTemporalCheckoutSaga } from './checkout-saga.js';
 import { createMetricsRegistry } from './metrics.js';
+import { createRateLimiter } from './middleware/rate-limit.js';
 import { createTemporalOrderLifecycle } from './order-lifecycle.js';
 
 /** API entrypoint: reads config, opens connections, serves HTTP, drains on SIGTERM/SIGINT. */
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   });
   const redis = config.redis.url ? createRedisClient(config.redis.url, logger, 'commerce-api') : undefined;
   if (!redis) logger.warn('REDIS_URL is not set: cart caching is off and rate limits are per process');
+  if (config.rateLimit.rps === 0) logger.warn('RATE_LIMIT_RPS=0: rate limiting is off');
   const temporal = await Connection.connect({ address: config.temporal.address ?? 'localhost:7233' }).catch(
     (error) => {
       logger.warn({ err: error }, 'Temporal is not reachable yet; readiness reports it until it is');
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
   const app = createApp({
     logger,
     requestTimeoutMs: config.http.requestTimeoutMs,
+    rateLimiter: createRateLimiter({ rps: config.rateLimit.rps, burst: config.rateLimit.burst, redis }),
     auth: {
       secret: secrets.jwtSecret,
       maxAgeMs: config.auth.maxAgeMs,

@@ -45,6 +45,8 @@ export interface AppErrorOptions {
   errors?: FieldError[];
   /** Extra members for the problem document (snake_case, public). */
   extra?: Record<string, unknown>;
+  /** Response headers the answer carries (`Retry-After`, `RateLimit-*`). */
+  headers?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -53,12 +55,14 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly errors: FieldError[] | undefined;
   readonly extra: Record<string, unknown> | undefined;
+  readonly headers: Record<string, string> | undefined;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.errors = options.errors;
     this.extra = options.extra;
+    this.headers = options.headers;
   }
 
   get status(): number {
