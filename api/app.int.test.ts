@@ -39,6 +39,31 @@ describe('HTTP edge', () => {
     expect(response.headers.get('x-request-id')).toBe('abc-123');
   });
 
+  it('sends security headers on every answer, and CORS headers only to configured origins', async () => {
+    const response = await app.request('/api/v1/products');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+
+    const browserApp = createTestApp({ db, corsOrigins: ['https://shop.example'] }).app;
+    const preflight = await browserApp.request('/api/v1/checkout', {
+      method: 'OPTIONS',
+      headers: {
+        Origin: 'https://shop.example',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization, idempotency-key',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Idempotency-Key/i);
+    const stranger = await browserApp.request('/api/v1/products', {
+      headers: { Origin: 'https://evil.example' },
+    });
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('generates a request id when none (or a malformed one) is sent', async () => {
     const response = await app.request('/health', { headers: { 'X-Request-ID': 'bad id with spaces' } });
     expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);

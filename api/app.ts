@@ -1,7 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
 import { timeout } from 'hono/timeout';
 import type { Registry } from 'prom-client';
 import { PG, pgErrorCode } from '../db/client.js';
@@ -39,6 +41,8 @@ export interface AppDeps {
   auth: TokenPolicy;
   /** REQUEST_TIMEOUT: every request answers within this, 503 `timeout` otherwise. */
   requestTimeoutMs: number;
+  /** CORS_ORIGINS: browser origins allowed to call the API; none when empty or absent. */
+  corsOrigins?: string[];
   /** Per-caller limits (RATE_LIMIT_RPS, RATE_LIMIT_BURST); none when undefined. */
   rateLimiter?: RateLimiter | undefined;
   metrics: Registry;
@@ -69,6 +73,26 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.use('*', requestId({ logger: deps.logger }));
   app.use('*', accessLog({ metrics: createHttpMetrics(deps.metrics) }));
+  app.use('*', secureHeaders());
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    app.use(
+      '*',
+      cors({
+        origin: deps.corsOrigins,
+        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Prefer', 'X-Request-ID'],
+        exposeHeaders: [
+          'Location',
+          'Link',
+          'Retry-After',
+          'RateLimit-Limit',
+          'RateLimit-Remaining',
+          'RateLimit-Reset',
+          'X-Request-ID',
+        ],
+        maxAge: 600,
+      }),
+    );
+  }
   app.use(
     '*',
     timeout(deps.requestTimeoutMs, () => new HTTPException(503, { message: REQUEST_TIMED_OUT })),

@@ -19,7 +19,7 @@ import {
   requestCancelUpdate,
 } from '../workflows/checkout.contract.js';
 import type { checkoutWorkflow } from '../workflows/checkout.workflow.js';
-import { contractError, within } from './temporal-errors.js';
+import { contractError, ensureTemporalReachable, within } from './temporal-errors.js';
 
 /** What `submit` learned within its wait. */
 export type SubmitResult =
@@ -81,6 +81,7 @@ export function createTemporalCheckoutSaga(options: {
     status,
 
     async submit(input, { waitMs, until, summary }) {
+      await ensureTemporalReachable(client);
       const start = new WithStartWorkflowOperation<typeof checkoutWorkflow>(CHECKOUT_WORKFLOW_TYPE, {
         workflowId: checkoutWorkflowId(input.checkoutId),
         taskQueue: queue,
@@ -113,6 +114,7 @@ export function createTemporalCheckoutSaga(options: {
     },
 
     async cancel(checkoutId, reason, waitMs) {
+      await ensureTemporalReachable(client);
       try {
         const update = await handle(checkoutId).startUpdate(requestCancelUpdate, {
           args: [reason === undefined ? {} : { reason }],
@@ -130,6 +132,7 @@ export function createTemporalCheckoutSaga(options: {
     },
 
     async confirmPayment(checkoutId, confirmation) {
+      await ensureTemporalReachable(client);
       try {
         await handle(checkoutId).signal(paymentConfirmedSignal, confirmation);
       } catch (error) {

@@ -18,7 +18,7 @@ import {
   shipOrderUpdate,
 } from '../workflows/order.contract.js';
 import type { orderWorkflow } from '../workflows/order.workflow.js';
-import { contractError, within } from './temporal-errors.js';
+import { contractError, ensureTemporalReachable, within } from './temporal-errors.js';
 
 export type OrderMove = 'ship' | 'deliver' | 'cancel';
 
@@ -48,6 +48,7 @@ export function createTemporalOrderLifecycle(options: {
   const queue = taskQueue(options.taskQueuePrefix, 'orders');
   return {
     async move(order, move, request, waitMs) {
+      await ensureTemporalReachable(options.client);
       const start = new WithStartWorkflowOperation<typeof orderWorkflow>(ORDER_WORKFLOW_TYPE, {
         workflowId: orderWorkflowId(order.id),
         taskQueue: queue,

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   const app = createApp({
     logger,
     requestTimeoutMs: config.http.requestTimeoutMs,
+    corsOrigins: config.http.corsOrigins,
     rateLimiter: createRateLimiter({ rps: config.rateLimit.rps, burst: config.rateLimit.burst, redis }),
     auth: {
       secret: secrets.jwtSecret,

@@ -1,4 +1,4 @@
-import { isGrpcServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { type Client, isGrpcServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { AppError, isErrorCode } from '../lib/errors.js';
 
@@ -27,6 +27,7 @@ export function contractError(error: unknown): unknown {
       'the workflow service is temporarily unavailable; retry shortly',
       {
         cause: error,
+        headers: { 'Retry-After': '1' },
       },
     );
   }
@@ -34,3 +35,28 @@ export function contractError(error: unknown): unknown {
 }
 /** gRPC UNAVAILABLE and DEADLINE_EXCEEDED: Temporal cannot be reached right now. */
 const unavailable = new Set<number>([14, 4]);
+
+/** How long the API waits to learn whether Temporal answers at all before it calls it. */
+const REACHABLE_WITHIN_MS = 1_500;
+
+/**
+ * Fails fast with 503 when the workflow service does not answer a trivial call in time. Without
+ * it a call to an unreachable server waits out the SDK's own retries; the connection reconnects by
+ * itself, so the first request after the server returns goes through.
+ */
+export async function ensureTemporalReachable(client: Client): Promise<void> {
+  try {
+    await client.connection.withDeadline(Date.now() + REACHABLE_WITHIN_MS, () =>
+      client.workflowService.getSystemInfo({}),
+    );
+  } catch (error) {
+    throw new AppError(
+      'service_unavailable',
+      'the workflow service is temporarily unavailable; retry shortly',
+      {
+        cause: error,
+        headers: { 'Retry-After': '1' },
+      },
+    );
+  }
+}

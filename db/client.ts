@@ -27,7 +27,8 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
   const sql = postgres(url, {
     max: options.max ?? 10,
     idle_timeout: 30,
-    connect_timeout: 10,
+    // Fail fast: an unreachable server answers 503 within seconds instead of holding the request.
+    connect_timeout: 2,
     // The driver's default waits up to 20 s between reconnects after repeated failures, so a pool
     // that saw an outage keeps refusing work long after Postgres is back; cap the wait at 1 s.
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),

@@ -97,6 +97,26 @@ const envSchema = z.object({
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: integer(8080, 0, 65535),
   PUBLIC_BASE_URL: optionalUrl(['http:', 'https:']),
+  /** Browser origins allowed to call the API (comma-separated); none by default. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const origins = text
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean);
+      for (const origin of origins) {
+        if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected origins like https://shop.example, got "${origin}"`,
+          });
+          return z.NEVER;
+        }
+      }
+      return origins;
+    }),
   /** Unset: `npm start` runs an embedded Postgres; the API and worker alone require it. */
   DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
   DATABASE_POOL_MAX: integer(10, 1, 1000),
@@ -145,7 +165,13 @@ type Env = z.output<typeof envSchema>;
 export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
-  http: { host: string; port: number; publicBaseUrl: string | undefined; requestTimeoutMs: number };
+  http: {
+    host: string;
+    port: number;
+    publicBaseUrl: string | undefined;
+    requestTimeoutMs: number;
+    corsOrigins: string[];
+  };
   database: { url: string | undefined; poolMax: number; statementTimeoutMs: number; lockTimeoutMs: number };
   redis: { url: string | undefined };
   temporal: {
@@ -212,6 +238,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       port: env.HTTP_PORT,
       publicBaseUrl: env.PUBLIC_BASE_URL,
       requestTimeoutMs: env.REQUEST_TIMEOUT,
+      corsOrigins: env.CORS_ORIGINS,
     },
     database: {
       url: env.DATABASE_URL,

@@ -26,6 +26,8 @@ export interface TestAppOptions {
   checkout?: Partial<AppDeps['checkout']>;
   /** The order lifecycle port; by default one that answers 503. */
   orderLifecycle?: AppDeps['orderLifecycle'];
+  /** CORS_ORIGINS of the app; none by default. */
+  corsOrigins?: string[];
   /** Per-caller limits; none by default (tests of other things must not trip them). */
   rateLimiter?: AppDeps['rateLimiter'];
   /** REQUEST_TIMEOUT of the app; default one minute. */
@@ -64,6 +66,7 @@ export function createTestApp(options: TestAppOptions): TestApp {
     auth: { secret: TEST_JWT_SECRET, maxAgeMs: 24 * 3_600_000 },
     requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
     rateLimiter: options.rateLimiter,
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     metrics,
     readiness: options.readiness ?? { postgres: async () => 'ok' },
     services,
