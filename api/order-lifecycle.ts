@@ -18,7 +18,7 @@ import {
   shipOrderUpdate,
 } from '../workflows/order.contract.js';
 import type { orderWorkflow } from '../workflows/order.workflow.js';
-import { contractError, ensureTemporalReachable, within } from './temporal-errors.js';
+import { contractError, type TemporalProbe, within } from './temporal-errors.js';
 
 export type OrderMove = 'ship' | 'deliver' | 'cancel';
 
@@ -44,11 +44,13 @@ const UPDATES = { ship: shipOrderUpdate, deliver: deliverOrderUpdate, cancel: ca
 export function createTemporalOrderLifecycle(options: {
   client: Client;
   taskQueuePrefix: string;
+  /** Checked before each call so an unreachable Temporal answers 503 at once; tests that need no such check omit it. */
+  probe?: TemporalProbe | undefined;
 }): OrderLifecycle {
   const queue = taskQueue(options.taskQueuePrefix, 'orders');
   return {
     async move(order, move, request, waitMs) {
-      await ensureTemporalReachable(options.client);
+      await options.probe?.check();
       const start = new WithStartWorkflowOperation<typeof orderWorkflow>(ORDER_WORKFLOW_TYPE, {
         workflowId: orderWorkflowId(order.id),
         taskQueue: queue,

@@ -13,6 +13,7 @@ import { createTemporalCheckoutSaga } from './checkout-saga.js';
 import { createMetricsRegistry } from './metrics.js';
 import { createRateLimiter } from './middleware/rate-limit.js';
 import { createTemporalOrderLifecycle } from './order-lifecycle.js';
+import { createTemporalProbe } from './temporal-errors.js';
 
 /** API entrypoint: reads config, opens connections, serves HTTP, drains on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   );
 
   const client = new Client({ connection: temporal, namespace: config.temporal.namespace });
+  const probe = createTemporalProbe(config.temporal.address ?? 'localhost:7233');
 
   const metrics = createMetricsRegistry({ defaultMetrics: true, service: 'api' });
   const app = createApp({
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
         return 'ok';
       },
       temporal: async () => {
-        await temporal.workflowService.getSystemInfo({});
+        await probe.check();
         return 'ok';
       },
     },
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
       payments: { failureRate: config.payments.failureRate },
     }),
     checkout: {
-      saga: createTemporalCheckoutSaga({ client, taskQueuePrefix: config.temporal.taskQueuePrefix }),
+      saga: createTemporalCheckoutSaga({ client, taskQueuePrefix: config.temporal.taskQueuePrefix, probe }),
       waitMs: config.checkout.waitMs,
       webhookSecret: secrets.webhookSecret,
     },
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
     }, 15_000);
     forced.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await Promise.allSettled([database.close(), temporal.close(), redis?.quit()]);
+    await Promise.allSettled([database.close(), temporal.close(), probe.close(), redis?.quit()]);
     logger.info('API stopped');
     process.exit(0);
   };

@@ -1,4 +1,4 @@
-import { type Client, isGrpcServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Connection, isGrpcServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { AppError, isErrorCode } from '../lib/errors.js';
 
@@ -37,26 +37,40 @@ export function contractError(error: unknown): unknown {
 const unavailable = new Set<number>([14, 4]);
 
 /** How long the API waits to learn whether Temporal answers at all before it calls it. */
-const REACHABLE_WITHIN_MS = 1_500;
+const REACHABLE_WITHIN_MS = 1_000;
+
+/** Tells, fast, whether the workflow service answers at all. */
+export interface TemporalProbe {
+  /** Resolves when the service answered a trivial call in time; 503 `service_unavailable` otherwise. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
 
 /**
- * Fails fast with 503 when the workflow service does not answer a trivial call in time. Without
- * it a call to an unreachable server waits out the SDK's own retries; the connection reconnects by
- * itself, so the first request after the server returns goes through.
+ * A probe on its own connection without the SDK's retry interceptor: a refused connection is
+ * known at once and no retry is left pending. Calls to an unreachable server otherwise wait out
+ * the SDK's retries (many seconds); the client's own connection reconnects by itself, so the
+ * first request after the server returns goes through.
  */
-export async function ensureTemporalReachable(client: Client): Promise<void> {
-  try {
-    await client.connection.withDeadline(Date.now() + REACHABLE_WITHIN_MS, () =>
-      client.workflowService.getSystemInfo({}),
-    );
-  } catch (error) {
-    throw new AppError(
-      'service_unavailable',
-      'the workflow service is temporarily unavailable; retry shortly',
-      {
-        cause: error,
-        headers: { 'Retry-After': '1' },
-      },
-    );
-  }
+export function createTemporalProbe(address: string): TemporalProbe {
+  const connection = Connection.lazy({ address, interceptors: [], connectTimeout: REACHABLE_WITHIN_MS });
+  return {
+    async check() {
+      try {
+        await connection.withDeadline(Date.now() + REACHABLE_WITHIN_MS, () =>
+          connection.workflowService.getSystemInfo({}),
+        );
+      } catch (error) {
+        throw new AppError(
+          'service_unavailable',
+          'the workflow service is temporarily unavailable; retry shortly',
+          {
+            cause: error,
+            headers: { 'Retry-After': '1' },
+          },
+        );
+      }
+    },
+    close: () => connection.close(),
+  };
 }
