@@ -1,14 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-
-/** The process's Prometheus registry; modules register their own metrics on it. */
-export function createMetricsRegistry(
-  options: { defaultMetrics?: boolean; service?: string } = {},
-): Registry {
-  const registry = new Registry();
-  if (options.service) registry.setDefaultLabels({ service: options.service });
-  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
-  return registry;
-}
+import { Counter, Histogram, type Registry } from 'prom-client';
 
 export interface HttpMetrics {
   observe(method: string, route: string, status: number, seconds: number): void;

@@ -8,16 +8,15 @@ import { serve } from '@hono/node-server';
 import autocannon from 'autocannon';
 import { createApp } from '../api/app.js';
 import { checkoutSagaUnavailable } from '../api/checkout-saga.js';
-import { createMetricsRegistry } from '../api/metrics.js';
 import { orderLifecycleUnavailable } from '../api/order-lifecycle.js';
 import { createDatabase, type Database } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { seedDatabase } from '../db/seed.js';
 import { systemClock } from '../lib/clock.js';
-
 import { newId } from '../lib/ids.js';
 import { signToken } from '../lib/jwt.js';
 import { createLogger } from '../lib/logger.js';
+import { createMetricsRegistry } from '../lib/metrics.js';
 import { createRedisClient } from '../lib/redis.js';
 import { startEmbeddedPostgres } from '../scripts/provision/postgres.js';
 import { startLocalRedis } from '../scripts/provision/redis.js';

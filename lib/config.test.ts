@@ -6,7 +6,13 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       env: 'development',
-      http: { host: '127.0.0.1', port: 8080, requestTimeoutMs: 30_000, corsOrigins: [] },
+      http: {
+        host: '127.0.0.1',
+        port: 8080,
+        requestTimeoutMs: 30_000,
+        corsOrigins: [],
+        workerMetricsPort: 9464,
+      },
       database: { url: undefined, poolMax: 10, statementTimeoutMs: 10_000, lockTimeoutMs: 3_000 },
       redis: { url: undefined },
       temporal: { address: undefined, namespace: 'default', taskQueuePrefix: '', uiPort: 8233, port: 7233 },

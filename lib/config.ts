@@ -96,6 +96,8 @@ const envSchema = z.object({
   /** Loopback unless told otherwise: exposing the API is a decision, not a default. */
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: integer(8080, 0, 65535),
+  /** The worker's Prometheus endpoint (its own and the Temporal SDK's metrics); 0 switches it off. */
+  WORKER_METRICS_PORT: integer(9464, 0, 65535),
   PUBLIC_BASE_URL: optionalUrl(['http:', 'https:']),
   /** Browser origins allowed to call the API (comma-separated); none by default. */
   CORS_ORIGINS: z
@@ -171,6 +173,7 @@ export interface Config {
     publicBaseUrl: string | undefined;
     requestTimeoutMs: number;
     corsOrigins: string[];
+    workerMetricsPort: number;
   };
   database: { url: string | undefined; poolMax: number; statementTimeoutMs: number; lockTimeoutMs: number };
   redis: { url: string | undefined };
@@ -239,6 +242,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       publicBaseUrl: env.PUBLIC_BASE_URL,
       requestTimeoutMs: env.REQUEST_TIMEOUT,
       corsOrigins: env.CORS_ORIGINS,
+      workerMetricsPort: env.WORKER_METRICS_PORT,
     },
     database: {
       url: env.DATABASE_URL,

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Db } from '../db/client.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { commerceMetrics } from '../lib/metrics.js';
 import { createCartCache } from './cart/cart.cache.js';
 import { createCartService } from './cart/cart.service.js';
 import { createCatalogService } from './catalog/catalog.service.js';
@@ -29,8 +30,9 @@ export type Services = ReturnType<typeof createServices>;
 
 /** Wires the business services over already-open connections. Used by the API, the worker and tests. */
 export function createServices(deps: ServiceDeps) {
+  const metrics = commerceMetrics(deps.metrics);
   const catalog = createCatalogService({ db: deps.db });
-  const inventory = createInventoryService({ db: deps.db, clock: deps.clock });
+  const inventory = createInventoryService({ db: deps.db, clock: deps.clock, metrics });
   const cache = deps.redis
     ? createCartCache({
         redis: deps.redis,
@@ -41,10 +43,10 @@ export function createServices(deps: ServiceDeps) {
       })
     : undefined;
   const cart = createCartService({ db: deps.db, catalog, cache, clock: deps.clock, logger: deps.logger });
-  const checkouts = createCheckoutService({ db: deps.db, cart, catalog, clock: deps.clock });
+  const checkouts = createCheckoutService({ db: deps.db, cart, catalog, clock: deps.clock, metrics });
   const provider =
     deps.payments.provider ?? createMockProvider({ db: deps.db, failureRate: deps.payments.failureRate });
-  const payments = createPaymentsService({ db: deps.db, provider, clock: deps.clock });
+  const payments = createPaymentsService({ db: deps.db, provider, clock: deps.clock, metrics });
   const orders = createOrdersService({ db: deps.db, clock: deps.clock });
   return { catalog, inventory, cart, checkouts, payments, orders };
 }

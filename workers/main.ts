@@ -1,12 +1,13 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import { createMetricsRegistry } from '../api/metrics.js';
 import { createDatabase } from '../db/client.js';
 import { systemClock } from '../lib/clock.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
+import { createMetricsRegistry } from '../lib/metrics.js';
 import { createRedisClient } from '../lib/redis.js';
 import { createServices } from '../services/index.js';
+import { freeLoopbackPort, serveWorkerMetrics } from './metrics-server.js';
 import { checkoutSagaProbe } from './saga-probe.js';
 import { ensureMaintenanceSchedules } from './schedules.js';
 import { ensureSearchAttributes } from './search-attributes.js';
@@ -25,7 +26,18 @@ async function main(): Promise<void> {
   const address = config.temporal.address ?? 'localhost:7233';
   const namespace = config.temporal.namespace;
 
-  Runtime.install({ logger: temporalLogger(logger.child({ component: 'temporal' })) });
+  const sdkMetricsAddress =
+    config.http.workerMetricsPort === 0 ? undefined : `127.0.0.1:${await freeLoopbackPort()}`;
+  Runtime.install({
+    logger: temporalLogger(logger.child({ component: 'temporal' })),
+    ...(sdkMetricsAddress
+      ? {
+          telemetryOptions: {
+            metrics: { prometheus: { bindAddress: sdkMetricsAddress, countersTotalSuffix: true } },
+          },
+        }
+      : {}),
+  });
 
   const database = createDatabase(config.database.url, {
     max: config.database.poolMax,
@@ -41,11 +53,19 @@ async function main(): Promise<void> {
   const added = await ensureSearchAttributes(clientConnection, namespace);
   if (added.length > 0) logger.info({ added }, 'registered search attributes');
 
+  const metrics = createMetricsRegistry({ defaultMetrics: true, service: 'worker' });
+  const metricsServer = serveWorkerMetrics({
+    registry: metrics,
+    sdkMetricsAddress,
+    host: config.http.host,
+    port: config.http.workerMetricsPort,
+    logger,
+  });
   const services = createServices({
     db: database.db,
     redis,
     logger,
-    metrics: createMetricsRegistry({ service: 'worker' }),
+    metrics,
     clock: systemClock,
     cart: { cacheTtlMs: config.cart.cacheTtlMs, cacheJitterMs: config.cart.cacheJitterMs },
     payments: { failureRate: config.payments.failureRate },
@@ -69,6 +89,7 @@ async function main(): Promise<void> {
   try {
     await Promise.all(workers.map((worker) => worker.run()));
   } finally {
+    metricsServer?.close();
     await Promise.allSettled([connection.close(), clientConnection.close(), database.close(), redis?.quit()]);
     logger.info('worker stopped');
   }

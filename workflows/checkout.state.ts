@@ -1,4 +1,4 @@
-import { ApplicationFailure, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   type CheckoutJson,
   type CheckoutRecord,
@@ -107,6 +107,7 @@ export class CheckoutState {
   /** The record as the snapshot step stored it (possibly already FAILED). */
   recorded(record: CheckoutRecord): void {
     this.#opened = true;
+    log.info('checkout recorded', { checkoutId: record.id, userId: record.userId, status: record.status });
     upsertSearchAttributes([{ key: TotalCentsKey, value: record.totalCents }]);
     if (isFinalStatus(record.status)) this.ended(record);
     else this.update(record, 'Cart snapshot priced');
@@ -135,6 +136,15 @@ export class CheckoutState {
 
   ended(record: CheckoutRecord): void {
     this.#record = record;
+    // The workflow logger adds workflowId, runId and the task queue; these tie the line to the shop.
+    log.info('checkout ended', {
+      checkoutId: record.id,
+      userId: record.userId,
+      status: record.status,
+      failureCode: record.failure?.code ?? null,
+      orderId: record.orderId,
+      totalCents: record.totalCents,
+    });
     if (record.failure) upsertSearchAttributes([{ key: FailureCodeKey, value: record.failure.code }]);
     this.#mirror(
       record.status,

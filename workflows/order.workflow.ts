@@ -4,6 +4,7 @@ import {
   allHandlersFinished,
   CancellationScope,
   condition,
+  log,
   setCurrentDetails,
   setHandler,
   upsertMemo,
@@ -225,6 +226,13 @@ export async function orderWorkflow({ orderId }: OrderInput): Promise<OrderJson>
     }
     move.done = true;
     queue.shift();
+    log.info('order move', {
+      orderId,
+      to: move.to,
+      actor: move.actor,
+      status: order.status,
+      refused: move.failure?.code ?? null,
+    });
     mirror(order);
   }
 

@@ -11,11 +11,13 @@ import {
   type CheckoutRecord,
   type CheckoutStatus,
   type FinalCheckoutStatus,
+  isFinalStatus,
   type ShippingAddress,
   statusRank,
 } from '../../lib/checkout.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
+import type { CommerceMetrics } from '../../lib/metrics.js';
 import { DEFAULT_CURRENCY, lineSubtotalCents, totalCents } from '../../lib/money.js';
 import type { CartService } from '../cart/cart.service.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
@@ -115,11 +117,14 @@ export function createCheckoutService({
   cart,
   catalog,
   clock,
+  metrics,
 }: {
   db: Db;
   cart: CartService;
   catalog: CatalogService;
   clock: Clock;
+  /** Counts each checkout once when it ends (checkouts_total, checkout_duration_seconds). */
+  metrics?: CommerceMetrics | undefined;
 }) {
   async function find(checkoutId: string, executor: Db | Tx = db): Promise<CheckoutRecord | undefined> {
     const [row] = await executor.select().from(checkouts).where(eq(checkouts.id, checkoutId));
@@ -190,7 +195,16 @@ export function createCheckoutService({
       .set({ ...changes, updatedAt: clock.now() })
       .where(and(eq(checkouts.id, checkoutId), inArray(checkouts.status, from)))
       .returning();
-    return row ? toRecord(row) : mustFind(checkoutId);
+    if (!row) return mustFind(checkoutId);
+    const record = toRecord(row);
+    if (isFinalStatus(record.status)) ended(record);
+    return record;
+  }
+
+  /** Counts a checkout that just ended, once: only the call that moved it there gets here. */
+  function ended(record: CheckoutRecord): void {
+    const seconds = (Date.parse(record.updatedAt) - Date.parse(record.createdAt)) / 1000;
+    metrics?.checkoutEnded(record.status, record.failure?.code ?? null, seconds);
   }
 
   return {
@@ -289,7 +303,9 @@ export function createCheckoutService({
             })
             .returning();
           if (!row) throw new Error('checkout insert returned no row');
-          return toRecord(row);
+          const record = toRecord(row);
+          if (isFinalStatus(record.status)) ended(record);
+          return record;
         });
       } catch (error) {
         // The one-active-checkout index caught a race the lock should have prevented: retry the step.

@@ -12,6 +12,7 @@ import {
 import type { Clock } from '../../lib/clock.js';
 import { AppError, type FieldError } from '../../lib/errors.js';
 import { isUuid, newId } from '../../lib/ids.js';
+import type { CommerceMetrics } from '../../lib/metrics.js';
 
 export interface StockLevel {
   productId: number;
@@ -255,7 +256,16 @@ export type InventoryService = ReturnType<typeof createInventoryService>;
  * sum of RESERVED reservation rows; every stock change is one conditional UPDATE, with rows
  * locked in ascending product id.
  */
-export function createInventoryService({ db, clock }: { db: Db; clock: Clock }) {
+export function createInventoryService({
+  db,
+  clock,
+  metrics,
+}: {
+  db: Db;
+  clock: Clock;
+  /** Counts reservation attempts by outcome (inventory_reservations_total). */
+  metrics?: CommerceMetrics | undefined;
+}) {
   /** Available stock of a product as the failed reservation saw it; undefined when unavailable. */
   async function availableOf(tx: Tx, productId: number): Promise<number | undefined> {
     const [row] = await tx
@@ -413,6 +423,7 @@ export function createInventoryService({ db, clock }: { db: Db; clock: Clock }) 
           shortages.push({ product_id: line.productId, requested: line.quantity, available: available ?? 0 });
         }
         if (shortages.length > 0) {
+          metrics?.reservation(unavailable ? 'product_unavailable' : 'insufficient_stock');
           const names = shortages.map((s) => s.product_id).join(', ');
           throw unavailable
             ? new AppError('product_unavailable', `products no longer available or short: ${names}`, {
@@ -433,6 +444,7 @@ export function createInventoryService({ db, clock }: { db: Db; clock: Clock }) 
           expiresAt,
         }));
         await tx.insert(reservations).values(rows);
+        metrics?.reservation('reserved');
         return toReservation(key, rows);
       });
     },

@@ -11,6 +11,7 @@ import { type DeclineReason, isDeclineReason } from '../../lib/checkout.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { isUuid, newId } from '../../lib/ids.js';
+import type { CommerceMetrics } from '../../lib/metrics.js';
 import type { AuthorizeOutcome, PaymentProvider, ProviderResult } from './payment-provider.js';
 
 /** A checkout's payment, as the saga, the order and the API see it. */
@@ -171,6 +172,8 @@ export interface PaymentsServiceDeps {
   db: Db;
   provider: PaymentProvider;
   clock: Clock;
+  /** Counts each provider answer once (payment_operations_total); none when absent. */
+  metrics?: CommerceMetrics | undefined;
 }
 
 /** What the first transaction of a verb decided: return the payment as it is, or call the provider. */
@@ -184,7 +187,7 @@ export type PaymentsService = ReturnType<typeof createPaymentsService>;
  * made outside any transaction; each status change is one UPDATE guarded by the expected status,
  * so retried, late or concurrent calls never move a payment backwards or apply a step twice.
  */
-export function createPaymentsService({ db, provider, clock }: PaymentsServiceDeps) {
+export function createPaymentsService({ db, provider, clock, metrics }: PaymentsServiceDeps) {
   const now = () => clock.now();
 
   /** Locks the payment of a checkout until the transaction ends: verbs of one payment claim their step in turn. */
@@ -235,6 +238,7 @@ export function createPaymentsService({ db, provider, clock }: PaymentsServiceDe
 
   /** Notes a failed call on its operation, then rethrows it: transient failures are retried by the caller. */
   async function failOperation(operation: OperationRow, error: unknown): Promise<never> {
+    metrics?.payment(operation.kind.toLowerCase(), 'unavailable');
     try {
       await db
         .update(paymentOperations)
@@ -277,7 +281,7 @@ export function createPaymentsService({ db, provider, clock }: PaymentsServiceDe
     return db.transaction(async (tx) => {
       // The payment first, as in every transaction here: lock order payment, then operation.
       const locked = await lockPaymentById(tx, operation.paymentId);
-      await tx
+      const recorded = await tx
         .update(paymentOperations)
         .set({
           outcome: answer.outcome,
@@ -285,7 +289,10 @@ export function createPaymentsService({ db, provider, clock }: PaymentsServiceDe
           declineReason: answer.reason ?? null,
           updatedAt: now(),
         })
-        .where(and(eq(paymentOperations.id, operation.id), eq(paymentOperations.outcome, awaiting)));
+        .where(and(eq(paymentOperations.id, operation.id), eq(paymentOperations.outcome, awaiting)))
+        .returning({ id: paymentOperations.id });
+      // Counted when first recorded, not when a retry finds the answer already there.
+      if (recorded.length > 0) metrics?.payment(operation.kind.toLowerCase(), answer.outcome.toLowerCase());
       if (transition) {
         const [moved] = await tx
           .update(payments)

@@ -56,6 +56,7 @@ export async function startPlatformProcess(
       TEMPORAL_TASK_QUEUE_PREFIX: options.taskQueuePrefix,
       LOG_LEVEL: 'info',
       JWT_SECRET: TEST_JWT_SECRET,
+      WORKER_METRICS_PORT: '0',
       PAYMENT_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
       ...options.env,
     },
