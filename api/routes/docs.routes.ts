@@ -32,6 +32,8 @@ const DOCS_HTML = `<!doctype html>
       persistAuthorization: true,
       presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
       layout: 'StandaloneLayout',
+      // The default badge loads an image from validator.swagger.io, sending it this spec's URL.
+      validatorUrl: null,
     });
   </script>
 </body>
