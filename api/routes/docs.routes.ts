@@ -81,6 +81,8 @@ export function registerDocsRoutes(app: OpenAPIHono<AppEnv>, { metrics }: { metr
       tags: [
         { name: 'Catalog', description: 'Products and stock' },
         { name: 'Cart', description: "The signed-in user's cart" },
+        { name: 'Checkout', description: 'Checking out a cart and the payment provider webhook' },
+        { name: 'Orders', description: "The signed-in user's orders; shipping and delivery (admin)" },
         { name: 'Operations', description: 'Health, readiness, metrics and documentation' },
       ],
     });
