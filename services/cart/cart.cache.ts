@@ -1,37 +1,27 @@
 /**
- * Cart cache: Redis cache-aside over Postgres, fenced by cart versions.
+ * Cart cache: Redis cache-aside over Postgres, one hash per user with the raw cart and its version.
  *
- * Why deleting on write is not enough: the Go service deleted the key on every write, yet a
- * reader that had read Mongo *before* the write could still store its result *after* the
- * delete, leaving a stale cart for the whole TTL. Any check the reader makes in its own
- * process is racy, so the decision is made inside Redis, atomically, against a fact the
- * writer left behind: every write invalidates with its cart version, raising a per-user
- * `floor` ("a version this new exists") and dropping `data`. A fill carries the version the
- * reader actually read and is refused when the floor is higher. Whatever the interleaving, a
- * fill that lands after an invalidation either read that write or is refused.
+ * Freshness never depends on Redis. A cart found here, or taken from another caller's read in
+ * flight, is a candidate: the service serves it only when the statement that reads the cart's
+ * prices also returns, from Postgres, the version the candidate carries (a version names one
+ * content: every write takes a new one from a sequence). A read that starts after a write was
+ * acknowledged therefore sees it whatever Redis lost or kept: an eviction, a FLUSHALL, a restart,
+ * a partition, or a writer that died between its commit and its invalidation cost hits, never
+ * freshness, and nothing here has to be remembered or replayed.
  *
- * Why versions are comparable: they come from one sequence and are taken while the cart row
- * is locked (a new cart re-takes its version after its insert), and purges take their fence
- * value inside the deleting transaction, so a higher version is always a later commit.
- * That also makes the floor a reader saw at its miss part of what it read: that floor was
- * raised after its write committed, so a read that starts later includes it. The fill may
- * therefore claim max(version read, floor seen), which lets an absent cart be cached after a
- * purge, and lets a caller that joined another's in-flight read accept the result only when
- * it is at least as new as the floor this caller saw (otherwise it reads again).
- *
- * Why fills can be aborted: the fence only works while Redis remembers floors. A restarted or
- * reconnected Redis (tracked as a connection epoch), a key that vanished between miss and fill
- * (expiry, eviction), or a slow reader (older than `maxFillAgeMs`) all abort the fill instead.
- * One gap remains under an evicting policy: a key created and evicted inside one reader's
- * fill window, for a user Redis knew nothing about at the miss. `noeviction` closes it (a full
- * Redis then refuses invalidations, and this process falls back to Postgres).
- *
- * Why a pending set: an invalidation that fails leaves Redis possibly holding a cart older
- * than Postgres. This process stops reading the cache until every failed invalidation has
- * been replayed; commands travel in order on one connection, so a fill that timed out on our
- * side but still reaches Redis is erased by the replay that follows it. Other processes cannot
- * see our pending set: a replica partitioned from Redis while others keep reading is bounded
- * by the TTL only.
+ * What this module does is keep outdated carts out of Redis so that hits stay hits. The Go
+ * service deleted the key on every write, yet a reader that had read *before* the write could
+ * store its result *after* the delete. So every write invalidates with its version, raising a
+ * per-user `floor` ("a version this new exists") and dropping `data`, and a fill carries the
+ * version its reader read and is refused, atomically inside Redis, when the floor is higher.
+ * Versions are comparable because they are taken while the cart row is locked (a new cart
+ * re-takes its version after its insert) and purges take their fence inside the deleting
+ * transaction, so a higher version is a later commit. The floor a reader saw at its miss was
+ * raised after its write committed, so a read that starts later includes that write: the fill may
+ * claim max(version read, floor seen), which lets an absent cart be cached after a purge, and a
+ * caller that joined another's read in flight takes it only if it is at least that new. A fill is
+ * also dropped when the connection was lost since the miss (a restarted Redis forgot its floors)
+ * or when the key that carried the floor it saw has vanished.
  */
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
@@ -46,14 +36,12 @@ export interface CartCacheOptions {
   jitterMs: number;
   /** Upper bound on each cache command, on top of the client's own command timeout. */
   timeoutMs?: number;
-  /** A fill whose miss is older than this is dropped rather than trusted. */
-  maxFillAgeMs?: number;
   /** How often hit-rate statistics are logged (lazily, on the next lookup). */
   statsLogIntervalMs?: number;
   random?: () => number;
 }
 
-/** What one cache lookup found. `unavailable`: Redis failed or is not trusted; use Postgres. */
+/** What one cache lookup found (a hit is a candidate, see above). `unavailable`: Redis failed; use Postgres. */
 export type CacheLookup =
   | { kind: 'hit'; record: CartRecord }
   | { kind: 'miss'; miss: CacheMiss }
@@ -64,7 +52,6 @@ export interface CacheMiss {
   userId: number;
   floor: number;
   epoch: number;
-  startedAt: number;
 }
 
 export type FillResult = 'stored' | 'fenced' | 'aborted' | 'error';
@@ -74,13 +61,14 @@ export interface CartCacheStats {
   misses: number;
   errors: number;
   bypasses: number;
-  /** Share of lookups answered from the cache (hits over all lookups, errors and bypasses included). */
+  /** Share of lookups that found the cart in Redis (hits over all lookups, errors and bypasses included). */
   hitRate: number;
   /** Reads that joined another caller's Postgres read instead of making their own. */
   sharedReads: number;
+  /** Hits and shared reads the service refused because Postgres had another version. */
+  stale: number;
   fills: Record<FillResult, number>;
   invalidations: Record<'ok' | 'error' | 'deferred', number>;
-  pendingInvalidations: number;
 }
 
 export const CART_CACHE_PREFIX = 'cart:v1:';
@@ -135,9 +123,6 @@ interface Flight {
 }
 
 const ERROR_LOG_INTERVAL_MS = 30_000;
-const FLUSH_RETRY_MIN_MS = 200;
-const FLUSH_RETRY_MAX_MS = 2_000;
-const FLUSH_BATCH = 500;
 
 export type CartCache = ReturnType<typeof createCartCache>;
 
@@ -145,7 +130,6 @@ export type CartCache = ReturnType<typeof createCartCache>;
 export function createCartCache(options: CartCacheOptions) {
   const { redis, logger, ttlMs, jitterMs } = options;
   const timeoutMs = options.timeoutMs ?? 1_000;
-  const maxFillAgeMs = options.maxFillAgeMs ?? 10_000;
   const statsLogIntervalMs = options.statsLogIntervalMs ?? 60_000;
   const random = options.random ?? Math.random;
   const scripts = defineScripts(redis);
@@ -157,16 +141,12 @@ export function createCartCache(options: CartCacheOptions) {
     error: 0,
     bypass: 0,
     shared: 0,
+    stale: 0,
     fills: { stored: 0, fenced: 0, aborted: 0, error: 0 } as Record<FillResult, number>,
     invalidations: { ok: 0, error: 0, deferred: 0 },
   };
 
   let epoch = 0;
-  /** Failed invalidations by user: the highest version that still has to reach Redis. */
-  const pending = new Map<number, number>();
-  let flushing: Promise<boolean> | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let retryDelayMs = FLUSH_RETRY_MIN_MS;
   const flights = new Map<number, Flight>();
 
   let lastErrorLogAt = Number.NEGATIVE_INFINITY;
@@ -176,13 +156,9 @@ export function createCartCache(options: CartCacheOptions) {
   const onDisconnect = () => {
     epoch += 1;
   };
-  const onReady = () => {
-    if (pending.size > 0) void flushPending();
-  };
   redis.on('close', onDisconnect);
   redis.on('end', onDisconnect);
   redis.on('reconnecting', onDisconnect);
-  redis.on('ready', onReady);
 
   function countLookup(result: 'hit' | 'miss' | 'error' | 'bypass'): void {
     counts[result] += 1;
@@ -208,9 +184,7 @@ export function createCartCache(options: CartCacheOptions) {
     suppressedErrors = 0;
   }
 
-  function usable(): boolean {
-    return pending.size === 0 && redis.status === 'ready';
-  }
+  const connected = () => redis.status === 'ready';
 
   async function withTimeout<T>(operation: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
@@ -233,13 +207,11 @@ export function createCartCache(options: CartCacheOptions) {
 
   /** One lookup: a hit, a miss with the floor it saw, or `unavailable`. */
   async function lookup(userId: number): Promise<CacheLookup> {
-    if (!usable()) {
-      if (pending.size > 0) scheduleFlush();
+    if (!connected()) {
       countLookup('bypass');
       return { kind: 'unavailable' };
     }
     const startEpoch = epoch;
-    const startedAt = performance.now();
     try {
       const [data, floor] = await withTimeout(redis.hmget(cartCacheKey(userId), 'data', 'floor'));
       const record = data ? decodeRecord(data, userId) : undefined;
@@ -250,7 +222,7 @@ export function createCartCache(options: CartCacheOptions) {
       countLookup('miss');
       return {
         kind: 'miss',
-        miss: { userId, floor: floor ? Number(floor) : 0, epoch: startEpoch, startedAt },
+        miss: { userId, floor: floor ? Number(floor) : 0, epoch: startEpoch },
       };
     } catch (error) {
       countLookup('error');
@@ -277,8 +249,7 @@ export function createCartCache(options: CartCacheOptions) {
     effectiveVersion: number,
   ): Promise<FillResult> {
     if (record.userId !== miss.userId) throw new Error('fill for another user than the miss');
-    if (!usable() || epoch !== miss.epoch || performance.now() - miss.startedAt > maxFillAgeMs)
-      return 'aborted';
+    if (!connected() || epoch !== miss.epoch) return 'aborted';
     try {
       const stored = await withTimeout(
         scripts.cartCacheFillV1(
@@ -296,7 +267,11 @@ export function createCartCache(options: CartCacheOptions) {
     }
   }
 
-  /** Cache-aside read: a hit, else one shared Postgres read per user whose result fills the cache. */
+  /**
+   * Cache-aside read: the cart from Redis, from another caller's Postgres read in flight (one
+   * per user), or from `load`, whose result fills the cache. Only `load`'s result is known to be
+   * fresh; the caller confirms the other two against Postgres (see the top of this file).
+   */
   async function read(userId: number, load: () => Promise<CartRecord>): Promise<CartRecord> {
     const found = await lookup(userId);
     if (found.kind === 'hit') return found.record;
@@ -347,8 +322,8 @@ export function createCartCache(options: CartCacheOptions) {
 
   /**
    * Makes Redis forget the cart and remember that `version` exists, so no older read can be
-   * stored afterwards. Call after the write committed, before answering. Never throws: a
-   * failure is remembered and replayed before this process reads the cache again.
+   * stored afterwards. Call after the write committed. Never throws; a failure costs hits only
+   * (the next read that finds the old cart refuses it and discards it).
    */
   async function invalidate(userId: number, version: number): Promise<void> {
     await invalidateMany([userId], version);
@@ -357,11 +332,9 @@ export function createCartCache(options: CartCacheOptions) {
   /** `invalidate` for several users at one version (purges). */
   async function invalidateMany(userIds: readonly number[], version: number): Promise<void> {
     if (userIds.length === 0) return;
-    if (!usable()) {
-      for (const userId of userIds) defer(userId, version);
+    if (!connected()) {
       counts.invalidations.deferred += userIds.length;
       metrics.invalidations.inc({ result: 'deferred' }, userIds.length);
-      scheduleFlush();
       return;
     }
     const results = await Promise.allSettled(
@@ -369,75 +342,21 @@ export function createCartCache(options: CartCacheOptions) {
         withTimeout(scripts.cartCacheInvalidateV1(cartCacheKey(userId), String(version), ttl())),
       ),
     );
-    let failed = 0;
-    results.forEach((result, index) => {
-      const userId = userIds[index];
-      if (result.status === 'fulfilled' || userId === undefined) return;
-      failed += 1;
-      defer(userId, version);
-      reportError('invalidate', result.reason);
-    });
-    counts.invalidations.ok += userIds.length - failed;
-    counts.invalidations.error += failed;
-    if (userIds.length > failed) metrics.invalidations.inc({ result: 'ok' }, userIds.length - failed);
-    if (failed > 0) {
-      metrics.invalidations.inc({ result: 'error' }, failed);
-      scheduleFlush();
+    const failed = results.filter((result) => result.status === 'rejected');
+    for (const failure of failed) reportError('invalidate', failure.reason);
+    counts.invalidations.ok += userIds.length - failed.length;
+    counts.invalidations.error += failed.length;
+    if (userIds.length > failed.length) {
+      metrics.invalidations.inc({ result: 'ok' }, userIds.length - failed.length);
     }
+    if (failed.length > 0) metrics.invalidations.inc({ result: 'error' }, failed.length);
   }
 
-  function defer(userId: number, version: number): void {
-    pending.set(userId, Math.max(pending.get(userId) ?? 0, version));
-  }
-
-  function scheduleFlush(): void {
-    if (retryTimer || flushing) return;
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      void flushPending();
-    }, retryDelayMs);
-    retryTimer.unref();
-    retryDelayMs = Math.min(retryDelayMs * 2, FLUSH_RETRY_MAX_MS);
-  }
-
-  /** Replays failed invalidations; resolves true once none is left (the cache is trusted again). */
-  function flushPending(): Promise<boolean> {
-    if (flushing) return flushing;
-    if (retryTimer) {
-      clearTimeout(retryTimer);
-      retryTimer = undefined;
-    }
-    const run = replayPending();
-    flushing = run;
-    void run.then((done) => {
-      if (flushing === run) flushing = undefined;
-      if (done) {
-        retryDelayMs = FLUSH_RETRY_MIN_MS;
-        logger.info('cart cache invalidations replayed; cache reads resume');
-      } else {
-        scheduleFlush();
-      }
-    });
-    return run;
-  }
-
-  async function replayPending(): Promise<boolean> {
-    while (pending.size > 0) {
-      if (redis.status !== 'ready') return false;
-      const batch = [...pending].slice(0, FLUSH_BATCH);
-      try {
-        await Promise.all(
-          batch.map(([userId, version]) =>
-            withTimeout(scripts.cartCacheInvalidateV1(cartCacheKey(userId), String(version), ttl())),
-          ),
-        );
-      } catch (error) {
-        reportError('replay', error);
-        return false;
-      }
-      for (const [userId, version] of batch) if (pending.get(userId) === version) pending.delete(userId);
-    }
-    return true;
+  /** Drops a cart the caller found older than Postgres (which has `version`), so the next read refills it. */
+  async function discard(userId: number, version: number): Promise<void> {
+    counts.stale += 1;
+    metrics.stale.inc();
+    await invalidate(userId, version);
   }
 
   function stats(): CartCacheStats {
@@ -449,9 +368,9 @@ export function createCartCache(options: CartCacheOptions) {
       bypasses: counts.bypass,
       hitRate: lookups === 0 ? 0 : counts.hit / lookups,
       sharedReads: counts.shared,
+      stale: counts.stale,
       fills: { ...counts.fills },
       invalidations: { ...counts.invalidations },
-      pendingInvalidations: pending.size,
     };
   }
 
@@ -459,20 +378,15 @@ export function createCartCache(options: CartCacheOptions) {
     read,
     invalidate,
     invalidateMany,
+    discard,
     lookup,
     fill,
-    flushPending,
     stats,
-    /** True when this process reads the cache (Redis ready, no invalidation waiting to be replayed). */
-    healthy: usable,
     /** Detaches from the client; the client itself belongs to the caller. */
     close(): void {
-      if (retryTimer) clearTimeout(retryTimer);
-      retryTimer = undefined;
       redis.off('close', onDisconnect);
       redis.off('end', onDisconnect);
       redis.off('reconnecting', onDisconnect);
-      redis.off('ready', onReady);
     },
   };
 }
@@ -489,10 +403,11 @@ function defineScripts(redis: Redis): CartScripts {
 }
 
 function createMetrics(registry: Registry) {
-  const counter = (name: string, help: string, results: string[]) => {
+  const counter = (name: string, help: string, results: string[] = []) => {
     const existing = registry.getSingleMetric(name);
     if (existing) return existing as Counter<'result'>;
-    const created = new Counter({ name, help, labelNames: ['result'] as const, registers: [registry] });
+    const labelNames = results.length > 0 ? (['result'] as const) : [];
+    const created = new Counter<'result'>({ name, help, labelNames, registers: [registry] });
     for (const result of results) created.inc({ result }, 0);
     return created;
   };
@@ -514,6 +429,10 @@ function createMetrics(registry: Registry) {
       'error',
       'deferred',
     ]),
+    stale: counter(
+      'cart_cache_stale_total',
+      'Cached or shared carts refused because Postgres had another version (served from Postgres)',
+    ),
   };
 }
 

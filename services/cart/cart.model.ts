@@ -61,13 +61,16 @@ export function sortLines<T extends { addedAt: Date; productId: number }>(lines:
   return [...lines].sort((a, b) => a.addedAt.getTime() - b.addedAt.getTime() || a.productId - b.productId);
 }
 
+/** What pricing a cart line needs of its product. */
+export type LinePrice = Pick<Product, 'name' | 'priceCents' | 'deletedAt'>;
+
 /**
  * Prices a stored cart with the current catalog. Products are never hard-deleted (cart lines
  * reference them), so a missing product means the catalog read and the cart disagree: a bug.
  */
 export function buildCartView(
   record: CartRecord,
-  products: ReadonlyMap<number, Product>,
+  products: ReadonlyMap<number, LinePrice>,
   now: Date,
 ): CartView {
   const items = sortLines(record.lines).map((line): CartItemView => {

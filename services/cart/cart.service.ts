@@ -1,6 +1,6 @@
 import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Db, DbOrTx, Tx } from '../../db/client.js';
-import { cartItems, carts } from '../../db/schema.js';
+import { cartItems, carts, products } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, isAppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
@@ -15,6 +15,7 @@ import {
   type CartRecord,
   type CartView,
   emptyCartRecord,
+  type LinePrice,
   MAX_DISTINCT_LINES,
   sortLines,
 } from './cart.model.js';
@@ -42,6 +43,8 @@ export interface PurchasedLine {
 export type CartService = ReturnType<typeof createCartService>;
 
 const DEFAULT_PURGE_BATCH = 500;
+
+const productIdsOf = (record: CartRecord) => record.lines.map((line) => line.productId);
 
 /** The stored cart of a user (lines unordered), in one statement so version and lines agree. */
 export async function readCartRecord(executor: DbOrTx, userId: number): Promise<CartRecord> {
@@ -83,21 +86,52 @@ export async function readCartRecord(executor: DbOrTx, userId: number): Promise<
   };
 }
 
+/**
+ * The prices of a cart's products and the cart's current version (0: no cart), in one statement:
+ * confirming a cached cart against Postgres costs no round trip beyond the pricing every view needs.
+ */
+export async function readPrices(
+  executor: DbOrTx,
+  userId: number,
+  productIds: readonly number[],
+): Promise<{ version: number; prices: Map<number, LinePrice> }> {
+  if (productIds.length === 0) {
+    const [row] = await executor
+      .select({ version: carts.version })
+      .from(carts)
+      .where(eq(carts.userId, userId));
+    return { version: row?.version ?? 0, prices: new Map() };
+  }
+  const rows = await executor
+    .select({
+      id: products.id,
+      name: products.name,
+      priceCents: products.priceCents,
+      deletedAt: products.deletedAt,
+      cartVersion:
+        sql<number>`coalesce((select ${carts.version} from ${carts} where ${carts.userId} = ${userId}), 0)`.mapWith(
+          Number,
+        ),
+    })
+    .from(products)
+    .where(inArray(products.id, [...new Set(productIds)]));
+  // Products are never hard-deleted; without a row there is no version, and -1 matches none.
+  return { version: rows[0]?.cartVersion ?? -1, prices: new Map(rows.map((row) => [row.id, row])) };
+}
+
 /** Carts: Postgres is the truth; the optional cache only ever serves what Postgres last committed. */
 export function createCartService({ db, catalog, cache, clock, logger }: CartServiceDeps) {
-  async function load(userId: number): Promise<CartRecord> {
-    return cache ? cache.read(userId, () => readCartRecord(db, userId)) : readCartRecord(db, userId);
-  }
-
   async function view(record: CartRecord): Promise<CartView> {
-    const products = await catalog.getMany(record.lines.map((line) => line.productId));
-    return buildCartView(record, products, clock.now());
+    const { prices } = await readPrices(db, record.userId, productIdsOf(record));
+    return buildCartView(record, prices, clock.now());
   }
 
   /**
    * Runs one cart write in a transaction, then invalidates the cache with the version it
-   * assigned (if any) before the caller answers. A commit that failed in flight may still have
-   * happened, so infrastructure errors invalidate too; business rejections rolled back.
+   * assigned (if any). Freshness does not depend on that invalidation (reads confirm cached
+   * carts against Postgres); it keeps the outdated cart from costing a refused hit. A commit
+   * that failed in flight may still have happened, so infrastructure errors invalidate too;
+   * business rejections rolled back.
    */
   async function write<T>(
     userId: number,
@@ -139,7 +173,19 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
     /** The user's cart priced from the current catalog; a user without a cart gets an empty one (nothing is created). */
     async get(userId: number): Promise<CartView> {
       assertUserId(userId);
-      return view(await load(userId));
+      if (!cache) return view(await readCartRecord(db, userId));
+      let readHere = false;
+      const record = await cache.read(userId, () => {
+        readHere = true;
+        return readCartRecord(db, userId);
+      });
+      if (readHere) return view(record);
+      // From Redis or another caller's read: served only if Postgres, read after this request
+      // began, still has its version. Nothing Redis lost, kept or missed can make it stale.
+      const { version, prices } = await readPrices(db, userId, productIdsOf(record));
+      if (version === record.version) return buildCartView(record, prices, clock.now());
+      await cache.discard(userId, version);
+      return view(await readCartRecord(db, userId));
     },
 
     /**
