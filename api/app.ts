@@ -1,3 +1,4 @@
+import { httpInstrumentationMiddleware } from '@hono/otel';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -17,7 +18,7 @@ import type { OrdersService } from '../services/orders/orders.service.js';
 import type { CheckoutSaga } from './checkout-saga.js';
 import type { AppEnv } from './context.js';
 import { createHttpMetrics } from './metrics.js';
-import { accessLog } from './middleware/access-log.js';
+import { accessLog, routeOf } from './middleware/access-log.js';
 import { createTokenVerifier, type TokenPolicy } from './middleware/auth.js';
 import type { RateLimiter } from './middleware/rate-limit.js';
 import { requestId } from './middleware/request-id.js';
@@ -41,6 +42,8 @@ export interface AppDeps {
   auth: TokenPolicy;
   /** REQUEST_TIMEOUT: every request answers within this, 503 `timeout` otherwise. */
   requestTimeoutMs: number;
+  /** A server span per request, continued by the workflows it starts (OpenTelemetry). */
+  tracing?: boolean;
   /** CORS_ORIGINS: browser origins allowed to call the API; none when empty or absent. */
   corsOrigins?: string[];
   /** Per-caller limits (RATE_LIMIT_RPS, RATE_LIMIT_BURST); none when undefined. */
@@ -71,6 +74,15 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   const router = createRouter(app, createTokenVerifier(deps.auth), deps.rateLimiter);
 
+  if (deps.tracing) {
+    app.use(
+      '*',
+      httpInstrumentationMiddleware({
+        serviceName: 'commerce-api',
+        spanNameFactory: (c) => `${c.req.method} ${routeOf(c)}`,
+      }),
+    );
+  }
   app.use('*', requestId({ logger: deps.logger }));
   app.use('*', accessLog({ metrics: createHttpMetrics(deps.metrics) }));
   app.use('*', secureHeaders());

@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { sql } from 'drizzle-orm';
 import { createDatabase } from '../db/client.js';
 import { systemClock } from '../lib/clock.js';
@@ -8,6 +9,7 @@ import { resolveSecrets } from '../lib/local-secrets.js';
 import { createLogger } from '../lib/logger.js';
 import { createMetricsRegistry } from '../lib/metrics.js';
 import { createRedisClient } from '../lib/redis.js';
+import { setupTracing } from '../lib/tracing.js';
 import { createServices } from '../services/index.js';
 import { createApp } from './app.js';
 import { createTemporalCheckoutSaga } from './checkout-saga.js';
@@ -19,6 +21,7 @@ import { createTemporalProbe } from './temporal-errors.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'api' });
+  const tracing = setupTracing({ serviceName: 'commerce-api', endpoint: config.tracing.otlpEndpoint });
   const secrets = resolveSecrets(config);
   if (!config.database.url)
     throw new ConfigError(['DATABASE_URL: required to run the API on its own (npm start provides one)']);
@@ -26,10 +29,13 @@ async function main(): Promise<void> {
   const database = createDatabase(config.database.url, {
     max: config.database.poolMax,
     applicationName: 'commerce-api',
+    traced: tracing.enabled,
     statementTimeoutMs: config.database.statementTimeoutMs,
     lockTimeoutMs: config.database.lockTimeoutMs,
   });
-  const redis = config.redis.url ? createRedisClient(config.redis.url, logger, 'commerce-api') : undefined;
+  const redis = config.redis.url
+    ? createRedisClient(config.redis.url, logger, 'commerce-api', { traced: tracing.enabled })
+    : undefined;
   if (!redis) logger.warn('REDIS_URL is not set: cart caching is off and rate limits are per process');
   if (config.rateLimit.rps === 0) logger.warn('RATE_LIMIT_RPS=0: rate limiting is off');
   const temporal = await Connection.connect({ address: config.temporal.address ?? 'localhost:7233' }).catch(
@@ -39,13 +45,21 @@ async function main(): Promise<void> {
     },
   );
 
-  const client = new Client({ connection: temporal, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection: temporal,
+    namespace: config.temporal.namespace,
+    // Carries the request's trace into the workflows it starts, updates and signals.
+    ...(tracing.enabled
+      ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } }
+      : {}),
+  });
   const probe = createTemporalProbe(config.temporal.address ?? 'localhost:7233');
 
   const metrics = createMetricsRegistry({ defaultMetrics: true, service: 'api' });
   const app = createApp({
     logger,
     requestTimeoutMs: config.http.requestTimeoutMs,
+    tracing: tracing.enabled,
     corsOrigins: config.http.corsOrigins,
     rateLimiter: createRateLimiter({ rps: config.rateLimit.rps, burst: config.rateLimit.burst, redis }),
     auth: {
@@ -106,6 +120,7 @@ async function main(): Promise<void> {
     forced.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.allSettled([database.close(), temporal.close(), probe.close(), redis?.quit()]);
+    await tracing.shutdown();
     logger.info('API stopped');
     process.exit(0);
   };

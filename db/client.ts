@@ -1,6 +1,7 @@
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as schema from './schema.js';
+import { traceSql } from './tracing.js';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 /** A transaction handle; services accept `Db | Tx` where callers need atomicity across services. */
@@ -20,6 +21,8 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
   /** Gives up waiting for a row or table lock after this (`lock_timeout`); none when absent. */
   lockTimeoutMs?: number;
+  /** A span per statement for OpenTelemetry (when the process set tracing up). */
+  traced?: boolean;
 }
 
 /** Opens the process's one connection pool. Call `close()` on shutdown. */
@@ -44,7 +47,8 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
         : {}),
     },
   });
-  const db = drizzle(sql, { schema, casing: 'snake_case' });
+  const client = options.traced ? traceSql(sql, new URL(url).pathname.slice(1) || 'postgres') : sql;
+  const db = drizzle(client, { schema, casing: 'snake_case' });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };
 }
 

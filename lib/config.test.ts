@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       rateLimit: { rps: 10, burst: 20 },
       cart: { cacheTtlMs: 900_000, cacheJitterMs: 300_000, idleTtlMs: 90 * 86_400_000 },
       orders: { shipWindowMs: 30 * 86_400_000, deliveryWindowMs: 60 * 86_400_000 },
+      tracing: { otlpEndpoint: undefined },
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.http)).toBe(true);

@@ -96,6 +96,8 @@ const envSchema = z.object({
   /** Loopback unless told otherwise: exposing the API is a decision, not a default. */
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: integer(8080, 0, 65535),
+  /** OTLP/HTTP endpoint traces are exported to (e.g. http://localhost:4318); tracing is off when unset. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:']),
   /** The worker's Prometheus endpoint (its own and the Temporal SDK's metrics); 0 switches it off. */
   WORKER_METRICS_PORT: integer(9464, 0, 65535),
   PUBLIC_BASE_URL: optionalUrl(['http:', 'https:']),
@@ -186,6 +188,7 @@ export interface Config {
     uiPort: number;
   };
   dataDir: string;
+  tracing: { otlpEndpoint: string | undefined };
   /** `jwtSecret` undefined: use the data directory's local secret (never in production). */
   auth: {
     jwtSecret: string | undefined;
@@ -260,6 +263,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       uiPort: env.TEMPORAL_UI_PORT,
     },
     dataDir: env.DATA_DIR,
+    tracing: { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT },
     auth: {
       jwtSecret: env.JWT_SECRET,
       maxAgeMs: env.JWT_MAX_AGE,

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { createMetricsRegistry } from '../lib/metrics.js';
 import { createRedisClient } from '../lib/redis.js';
+import { setupTracing } from '../lib/tracing.js';
 import { createServices } from '../services/index.js';
 import { freeLoopbackPort, serveWorkerMetrics } from './metrics-server.js';
 import { checkoutSagaProbe } from './saga-probe.js';
@@ -21,6 +22,7 @@ import { createActivities, createWorkers } from './workers.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'worker' });
+  const tracing = setupTracing({ serviceName: 'commerce-worker', endpoint: config.tracing.otlpEndpoint });
   if (!config.database.url)
     throw new ConfigError(['DATABASE_URL: required to run the worker on its own (npm start provides one)']);
   const address = config.temporal.address ?? 'localhost:7233';
@@ -42,10 +44,13 @@ async function main(): Promise<void> {
   const database = createDatabase(config.database.url, {
     max: config.database.poolMax,
     applicationName: 'commerce-worker',
+    traced: tracing.enabled,
     statementTimeoutMs: config.database.statementTimeoutMs,
     lockTimeoutMs: config.database.lockTimeoutMs,
   });
-  const redis = config.redis.url ? createRedisClient(config.redis.url, logger, 'commerce-worker') : undefined;
+  const redis = config.redis.url
+    ? createRedisClient(config.redis.url, logger, 'commerce-worker', { traced: tracing.enabled })
+    : undefined;
   const connection = await NativeConnection.connect({ address });
   const clientConnection = await Connection.connect({ address });
   const client = new Client({ connection: clientConnection, namespace });
@@ -71,7 +76,7 @@ async function main(): Promise<void> {
     payments: { failureRate: config.payments.failureRate },
   });
   const workers = await createWorkers(
-    { connection, namespace, taskQueuePrefix: config.temporal.taskQueuePrefix },
+    { connection, namespace, taskQueuePrefix: config.temporal.taskQueuePrefix, tracing },
     createActivities({
       services,
       cartIdleMs: config.cart.idleTtlMs,
@@ -90,7 +95,13 @@ async function main(): Promise<void> {
     await Promise.all(workers.map((worker) => worker.run()));
   } finally {
     metricsServer?.close();
-    await Promise.allSettled([connection.close(), clientConnection.close(), database.close(), redis?.quit()]);
+    await Promise.allSettled([
+      connection.close(),
+      clientConnection.close(),
+      database.close(),
+      redis?.quit(),
+      tracing.shutdown(),
+    ]);
     logger.info('worker stopped');
   }
 }

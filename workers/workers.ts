@@ -1,4 +1,11 @@
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { Context } from '@temporalio/activity';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
 import {
   bundleWorkflowCode,
   type NativeConnection,
@@ -11,6 +18,7 @@ import { createInventoryActivities } from '../activities/inventory.activities.js
 import { createOrderActivities } from '../activities/orders.activities.js';
 import { createPaymentActivities } from '../activities/payments.activities.js';
 import { type QueueName, taskQueues } from '../lib/task-queues.js';
+import type { Tracing } from '../lib/tracing.js';
 import type { Services } from '../services/index.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -33,14 +41,37 @@ export interface WorkerDeps {
   taskQueuePrefix: string;
   /** A pre-built bundle (tests build one per file); built here when absent. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** When on, workflows and activities continue the trace of whoever started them. */
+  tracing?: Tracing | undefined;
 }
 
-/** Bundles the workflow code once, for every worker that hosts workflows. */
-export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+const OTEL_WORKFLOW_INTERCEPTORS = createRequire(import.meta.url).resolve(
+  '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors',
+);
+
+/** Bundles the workflow code once, for every worker that hosts workflows (with tracing interceptors when asked). */
+export function bundleWorkflows(options: { tracing?: boolean } = {}): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    ...(options.tracing ? { workflowInterceptorModules: [OTEL_WORKFLOW_INTERCEPTORS] } : {}),
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
+}
+
+/** Worker options that carry traces through workflows (exported from sinks) and activities. */
+function tracingOptions(tracing: Tracing | undefined) {
+  if (!tracing?.enabled || !tracing.spanProcessor) return {};
+  return {
+    interceptors: {
+      activity: [
+        (ctx: Context) => ({
+          inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+          outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+        }),
+      ],
+    },
+    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+  };
 }
 
 /** The activities each task queue hosts, over the services. */
@@ -83,8 +114,8 @@ export type QueueActivities = ReturnType<typeof createActivities>;
  */
 export async function createWorkers(deps: WorkerDeps, activities: QueueActivities): Promise<Worker[]> {
   const queues = taskQueues(deps.taskQueuePrefix);
-  const workflowBundle = deps.workflowBundle ?? (await bundleWorkflows());
-  const common = { connection: deps.connection, namespace: deps.namespace };
+  const workflowBundle = deps.workflowBundle ?? (await bundleWorkflows({ tracing: deps.tracing?.enabled }));
+  const common = { connection: deps.connection, namespace: deps.namespace, ...tracingOptions(deps.tracing) };
   return Promise.all([
     Worker.create({
       ...common,

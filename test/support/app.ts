@@ -25,6 +25,8 @@ export interface TestAppOptions {
   checkout?: Partial<AppDeps['checkout']>;
   /** The order lifecycle port; by default one that answers 503. */
   orderLifecycle?: AppDeps['orderLifecycle'];
+  /** A server span per request (OpenTelemetry); off by default. */
+  tracing?: boolean;
   /** CORS_ORIGINS of the app; none by default. */
   corsOrigins?: string[];
   /** Per-caller limits; none by default (tests of other things must not trip them). */
@@ -65,6 +67,7 @@ export function createTestApp(options: TestAppOptions): TestApp {
     auth: { secret: TEST_JWT_SECRET, maxAgeMs: 24 * 3_600_000 },
     requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
     rateLimiter: options.rateLimiter,
+    tracing: options.tracing ?? false,
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     metrics,
     readiness: options.readiness ?? { postgres: async () => 'ok' },

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { createTemporalCheckoutSaga } from '../../api/checkout-saga.js';
 import { createTemporalOrderLifecycle } from '../../api/order-lifecycle.js';
 import type { CheckoutJson } from '../../lib/checkout.js';
+import type { Tracing } from '../../lib/tracing.js';
 import type { QueueActivities } from '../../workers/workers.js';
 import { checkoutWorkflowId } from '../../workflows/checkout.contract.js';
 import { bearer, createTestApp, createTestServices, jsonRequest, type TestApp, userToken } from './app.js';
@@ -25,6 +26,8 @@ export interface CheckoutStackOptions {
   orderShipWindowMs?: number;
   /** PAYMENT_FAILURE_RATE of the mock provider; default 0. */
   paymentFailureRate?: number;
+  /** Traces through app and workers (the temporal context must have been created with `tracing`). */
+  tracing?: Tracing;
   /** Start no workers (a test that runs its own, e.g. in a child process). */
   noWorkers?: boolean;
 }
@@ -64,6 +67,7 @@ export async function startCheckoutStack(options: CheckoutStackOptions): Promise
     db: options.db,
     redis: options.redis,
     services,
+    tracing: options.tracing?.enabled ?? false,
     checkout: {
       saga: createTemporalCheckoutSaga({ client: temporal.client, taskQueuePrefix: prefix }),
       waitMs: options.waitMs ?? 30_000,
@@ -81,6 +85,7 @@ export async function startCheckoutStack(options: CheckoutStackOptions): Promise
           : {}),
         ...(options.activities ? { activities: options.activities } : {}),
         ...(options.orderShipWindowMs ? { orderShipWindowMs: options.orderShipWindowMs } : {}),
+        ...(options.tracing ? { tracing: options.tracing } : {}),
       });
   const running = workers.map((worker) => worker.run());
   const request = async (path: string, init?: RequestInit) => testApp.app.request(path, init);

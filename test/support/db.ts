@@ -11,7 +11,7 @@ export interface TestDatabase extends Database {
 
 /** A fresh database for one test file: a clone of the migrated, seeded template. */
 export async function createTestDatabase(
-  options: { max?: number; statementTimeoutMs?: number; lockTimeoutMs?: number } = {},
+  options: { max?: number; statementTimeoutMs?: number; lockTimeoutMs?: number; traced?: boolean } = {},
 ): Promise<TestDatabase> {
   const adminUrl = inject('pgAdminUrl');
   const name = `commerce_test_${randomBytes(6).toString('hex')}`;
@@ -28,6 +28,7 @@ export async function createTestDatabase(
     applicationName: 'commerce-test',
     ...(options.statementTimeoutMs ? { statementTimeoutMs: options.statementTimeoutMs } : {}),
     ...(options.lockTimeoutMs ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
+    ...(options.traced ? { traced: true } : {}),
   });
   return {
     ...database,

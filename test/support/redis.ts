@@ -13,8 +13,13 @@ import { findRedisServer, type LocalRedis, startLocalRedis } from '../../scripts
 export const testRedisUrl = (): string => inject('redisUrl');
 
 /** A fail-fast client like the API's; undefined when there is no Redis. Quit it in afterAll. */
-export function connectTestRedis(url: string = testRedisUrl()): Redis | undefined {
-  return url ? createRedisClient(url, createLogger({ level: 'silent' }), 'commerce-test') : undefined;
+export function connectTestRedis(
+  url: string = testRedisUrl(),
+  options: { traced?: boolean } = {},
+): Redis | undefined {
+  return url
+    ? createRedisClient(url, createLogger({ level: 'silent' }), 'commerce-test', options)
+    : undefined;
 }
 
 /**

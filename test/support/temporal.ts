@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import {
   DefaultLogger,
   NativeConnection,
@@ -8,6 +9,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { inject } from 'vitest';
+import type { Tracing } from '../../lib/tracing.js';
 import type { Services } from '../../services/index.js';
 import { checkoutSagaProbe } from '../../workers/saga-probe.js';
 import {
@@ -30,7 +32,9 @@ export interface TemporalTestContext {
 }
 
 /** Connects to the dev server the global setup started (or TEMPORAL_ADDRESS). */
-export async function createTemporalTestContext(): Promise<TemporalTestContext> {
+export async function createTemporalTestContext(
+  options: { tracing?: boolean } = {},
+): Promise<TemporalTestContext> {
   const address = inject('temporalAddress');
   // Worker state changes are noise in test output; warnings and errors still show.
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -38,10 +42,16 @@ export async function createTemporalTestContext(): Promise<TemporalTestContext> 
   const [clientConnection, connection, bundle] = await Promise.all([
     Connection.connect({ address }),
     NativeConnection.connect({ address }),
-    bundleWorkflows(),
+    bundleWorkflows({ tracing: options.tracing }),
   ]);
   return {
-    client: new Client({ connection: clientConnection, namespace }),
+    client: new Client({
+      connection: clientConnection,
+      namespace,
+      ...(options.tracing
+        ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } }
+        : {}),
+    }),
     connection,
     namespace,
     bundle,
@@ -64,6 +74,8 @@ export async function withWorkers<T>(workers: Worker[], fn: () => Promise<T>): P
 }
 
 export interface TestWorkerOptions extends Partial<Omit<ActivityDeps, 'services'>> {
+  /** Carries traces through the workers (the context must have been created with `tracing`). */
+  tracing?: Tracing;
   services: Services;
   /** The task-queue prefix of this test (temporal.newPrefix()). */
   prefix: string;
@@ -91,6 +103,7 @@ export function createTestWorkers(
       namespace: temporal.namespace,
       taskQueuePrefix: options.prefix,
       workflowBundle: temporal.bundle,
+      tracing: options.tracing,
     },
     options.activities ? options.activities(real) : real,
   );
