@@ -25,8 +25,10 @@ export async function findRedisServer(): Promise<string | undefined> {
 }
 
 /**
- * Starts a local redis-server as a pure cache: loopback only, no persistence.
- * Returns undefined when redis-server is not installed.
+ * Starts a local redis-server as a pure cache: loopback only, no persistence, and `allkeys-lru`
+ * so that a full Redis evicts rather than refusing writes. Any policy would be correct: the cart
+ * cache confirms every cached cart against Postgres (docs/architecture.md, "Carts and their
+ * cache"). Returns undefined when redis-server is not installed.
  */
 export async function startLocalRedis(options: {
   runDir: string;
