@@ -22,8 +22,14 @@ describe('docker-compose.yml is safe by default', () => {
       if (name === 'api') expect(port).toBe('8080:8080');
       else expect(port, `${name} publishes ${port}`).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
     }
-    for (const name of ['postgres', 'redis', 'temporal', 'temporal-ui'])
+    for (const name of ['postgres', 'redis', 'temporal', 'temporal-ui', 'jaeger']) {
       expect(compose.services[name]).toBeDefined();
+    }
+  });
+
+  it("sends every role's traces to the Jaeger it runs", () => {
+    expect(compose['x-app-env'].OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://jaeger:4318');
+    expect(compose.services.jaeger?.environment?.COLLECTOR_OTLP_ENABLED).toBe('true');
   });
 
   it('requires the secrets instead of defaulting them, and never ships the published one', () => {
