@@ -43,7 +43,14 @@ export interface PlatformProcess {
  */
 export async function startPlatformProcess(
   role: keyof typeof ROLES,
-  options: { databaseUrl: string; redisUrl: string; taskQueuePrefix: string; env?: Record<string, string> },
+  options: {
+    databaseUrl: string;
+    redisUrl: string;
+    taskQueuePrefix: string;
+    env?: Record<string, string>;
+    /** How much output to keep (the tail); a test that scans every log line keeps it all. */
+    keepOutputBytes?: number;
+  },
 ): Promise<PlatformProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ROLES[role].entry], {
     cwd: ROOT,
@@ -68,7 +75,8 @@ export async function startPlatformProcess(
     output += chunk.toString();
     ready ||= output.includes('"worker running"');
     // Keep the tail: enough to explain a failure, bounded under heavy traffic.
-    if (output.length > 200_000) output = output.slice(-100_000);
+    const keep = options.keepOutputBytes ?? 100_000;
+    if (output.length > 2 * keep) output = output.slice(-keep);
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
