@@ -90,7 +90,7 @@ export async function readCartRecord(executor: DbOrTx, userId: number): Promise<
  * The prices of a cart's products and the cart's current version (0: no cart), in one statement:
  * confirming a cached cart against Postgres costs no round trip beyond the pricing every view needs.
  */
-export async function readPrices(
+async function readPrices(
   executor: DbOrTx,
   userId: number,
   productIds: readonly number[],
