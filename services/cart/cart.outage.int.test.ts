@@ -212,7 +212,7 @@ describe.skipIf(!canRun)('carts when Redis goes away', () => {
     expect(cached && (JSON.parse(cached) as { version: number }).version).toBe(version);
   });
 
-  it('replays the invalidations a partition kept from Redis before reading what Redis kept', async () => {
+  it('never serves what Redis kept through a partition that also cut the invalidations off, and caches again', async () => {
     await waitFor('the client to be connected', () => client.status === 'ready');
     const userId = nextUser();
     const user = await shopper(userId);
@@ -243,7 +243,7 @@ describe.skipIf(!canRun)('carts when Redis goes away', () => {
     });
   });
 
-  it('bypasses a Redis that answers reads but refuses writes until the invalidation lands', async () => {
+  it('never serves what a Redis that answers reads but refuses writes still holds, and caches again', async () => {
     await waitFor('the client to be connected', () => client.status === 'ready');
     const admin = createRedisClient(own.url, logger, 'commerce-outage-admin');
     try {

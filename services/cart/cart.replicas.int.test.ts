@@ -173,6 +173,7 @@ describe.skipIf(!canRun)('replicas over a Redis that loses keys', () => {
 
     // Real evictions as well: with maxmemory below what Redis holds, allkeys-lru (the policy
     // `npm start` runs) evicts keys, hot ones included, before every command.
+    expect(await admin.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'allkeys-lru']);
     const { maxmemory } = Object.fromEntries([(await admin.config('GET', 'maxmemory')) as [string, string]]);
     const evicted = async () => Number(/evicted_keys:(\d+)/.exec(await admin.info('stats'))?.[1] ?? 0);
     const evictedBefore = await evicted();
