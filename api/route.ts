@@ -21,6 +21,7 @@ export interface RouteSpec<
   P extends Schema | undefined,
   Q extends Schema | undefined,
   B extends Schema | undefined,
+  H extends z.ZodObject | undefined = undefined,
 > {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI path template, e.g. `/api/v1/products/{id}`. */
@@ -35,8 +36,8 @@ export interface RouteSpec<
   body?: B;
   /** A body is required unless this is false (an absent body then validates as `{}`). */
   bodyRequired?: boolean;
-  /** Request headers, for the document only (handlers read them themselves). */
-  headers?: z.ZodObject;
+  /** Request headers the route reads, validated (after the body) and documented like the rest. */
+  headers?: H;
   responses: Record<number, ResponseSpec>;
   /** Business errors this route can answer with, documented as problem responses. */
   errors?: ErrorCode[];
@@ -44,20 +45,25 @@ export interface RouteSpec<
   fieldCodes?: Partial<Record<string, ErrorCode>>;
   /** Runs before input is validated, e.g. a webhook's signature check over the raw body. */
   guard?: MiddlewareHandler<AppEnv>;
-  /** False for probes (health, readiness) that must answer however often they are asked. */
-  rateLimited?: false;
+  /**
+   * Probes (health, readiness) answer however often they are asked and read no dependency through
+   * the request path; every other route is rate limited and can answer 503 (`service_unavailable`,
+   * `timeout`) while Postgres or Temporal is away or slow, or the request deadline passes.
+   */
+  probe?: true;
 }
 
-export interface RouteInput<P, Q, B> {
+export interface RouteInput<P, Q, B, H = undefined> {
   params: P;
   query: Q;
   body: B;
+  headers: H;
   user: AuthUser | undefined;
 }
 
-export type RouteHandler<P, Q, B> = (
+export type RouteHandler<P, Q, B, H = undefined> = (
   c: Context<AppEnv>,
-  input: RouteInput<P, Q, B>,
+  input: RouteInput<P, Q, B, H>,
 ) => Response | Promise<Response>;
 
 export interface Router {
@@ -65,7 +71,8 @@ export interface Router {
     P extends Schema | undefined = undefined,
     Q extends Schema | undefined = undefined,
     B extends Schema | undefined = undefined,
-  >(spec: RouteSpec<P, Q, B>, handler: RouteHandler<Out<P>, Out<Q>, Out<B>>): void;
+    H extends z.ZodObject | undefined = undefined,
+  >(spec: RouteSpec<P, Q, B, H>, handler: RouteHandler<Out<P>, Out<Q>, Out<B>, Out<H>>): void;
 }
 
 /**
@@ -82,9 +89,8 @@ export function createRouter(
 ): Router {
   return {
     route(spec, handler) {
-      // Documented whatever this process's configuration: 429 is part of the contract.
-      app.openAPIRegistry.registerPath(documentRoute(spec, spec.rateLimited !== false));
-      const limited = limiter !== undefined && spec.rateLimited !== false;
+      app.openAPIRegistry.registerPath(documentRoute(spec));
+      const limited = limiter !== undefined && !spec.probe;
       const guards =
         spec.access === 'public' ? [] : [authenticate(verifier, { admin: spec.access === 'admin' })];
       // After authentication, so a user's budget is theirs wherever they connect from.
@@ -98,12 +104,25 @@ export function createRouter(
           body: spec.body
             ? validate(spec.body, await readJsonBody(c, spec.bodyRequired ?? true), 'body', spec.fieldCodes)
             : undefined,
+          headers: spec.headers
+            ? validate(spec.headers, readHeaders(c, spec.headers), 'headers', spec.fieldCodes)
+            : undefined,
           user: c.get('user'),
         };
         return handler(c, input as never);
       });
     },
   };
+}
+
+/** The declared headers that the request carries, under the names the schema spells. */
+function readHeaders(c: Context<AppEnv>, schema: z.ZodObject): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of Object.keys(schema.shape)) {
+    const value = c.req.header(name);
+    if (value !== undefined) headers[name] = value;
+  }
+  return headers;
 }
 
 async function readJsonBody(c: Context<AppEnv>, required: boolean): Promise<unknown> {
@@ -127,7 +146,7 @@ async function readJsonBody(c: Context<AppEnv>, required: boolean): Promise<unkn
 function validate<S extends z.ZodType>(
   schema: S,
   value: unknown,
-  part: 'params' | 'query' | 'body',
+  part: 'params' | 'query' | 'body' | 'headers',
   fieldCodes: Partial<Record<string, ErrorCode>> = {},
 ): z.output<S> {
   const result = schema.safeParse(value);
@@ -146,7 +165,7 @@ function validate<S extends z.ZodType>(
 function issueCode(
   issue: z.core.$ZodIssue,
   input: unknown,
-  part: 'params' | 'query' | 'body',
+  part: 'params' | 'query' | 'body' | 'headers',
   fieldCodes: Partial<Record<string, ErrorCode>>,
 ): ErrorCode {
   const field = issue.path[0];
@@ -170,9 +189,9 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
 }
 
 function coversEveryField(
-  spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>,
+  spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined, z.ZodObject | undefined>,
 ): boolean {
-  const fields = [spec.params, spec.query, spec.body].flatMap((schema) => {
+  const fields = [spec.params, spec.query, spec.body, spec.headers].flatMap((schema) => {
     if (!schema) return [];
     const shape = (schema as { shape?: Record<string, unknown> }).shape;
     // A schema without a plain shape may fail on anything: assume an uncoded field.
@@ -182,12 +201,16 @@ function coversEveryField(
 }
 
 function documentRoute(
-  spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>,
-  limited: boolean,
+  spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined, z.ZodObject | undefined>,
 ) {
   const codes = new Set<ErrorCode>(spec.errors ?? []);
-  if (limited) codes.add('rate_limited');
-  if (spec.params || spec.query || spec.body) {
+  if (!spec.probe) {
+    // Documented whatever this process's configuration: 429 is part of the contract.
+    codes.add('rate_limited');
+    codes.add('service_unavailable');
+    codes.add('timeout');
+  }
+  if (spec.params || spec.query || spec.body || spec.headers) {
     for (const code of Object.values(spec.fieldCodes ?? {})) if (code) codes.add(code);
     // Fields without their own code fail with invalid_argument.
     if (!coversEveryField(spec)) codes.add('invalid_argument');

@@ -377,7 +377,9 @@ describe('cart routes', () => {
       '404',
       '413',
       '422',
+      '429',
       '500',
+      '503',
     ]);
     expect(Object.keys(doc.components.schemas.Cart?.properties ?? {}).sort()).toEqual(
       [

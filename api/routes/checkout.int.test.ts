@@ -651,6 +651,36 @@ describe('request validation', () => {
     );
   });
 
+  it('refuses what its document refuses, and documents the key rules it enforces', async () => {
+    const shopper = await shopperWith([[await newProduct(10), 1]]);
+    const address = { name: 'Ada', line1: '1 Row', city: 'London', postal_code: 'NW1 6XE', country: 'GB' };
+    for (const shipping_address of [
+      { ...address, postal_code: ' NW1 6XE' },
+      { ...address, city: 'Lon\u0000don' },
+      { ...address, name: '\u2003' },
+    ]) {
+      await expectProblem(
+        await shopper.checkout({ idempotency_key: newKey(), shipping_address }),
+        400,
+        'invalid_argument',
+      );
+    }
+    const doc = (await (await stack.app.request('/openapi.json')).json()) as {
+      paths: Record<
+        string,
+        Record<string, { parameters?: Array<{ name: string; in: string; schema: object }> }>
+      >;
+    };
+    const header = (path: string, name: string) =>
+      doc.paths[path]?.post?.parameters?.find((p) => p.in === 'header' && p.name === name)?.schema;
+    expect(header('/api/v1/checkout', 'Idempotency-Key')).toMatchObject({
+      pattern: '^[A-Za-z0-9._:-]{1,255}$',
+    });
+    expect(header('/api/v1/payments/webhook', 'X-Signature')).toMatchObject({
+      pattern: '^[Ss][Hh][Aa]256=[0-9A-Fa-f]{64}$',
+    });
+  });
+
   it('documents every checkout route in the OpenAPI document', async () => {
     const doc = (await (await stack.app.request('/openapi.json')).json()) as {
       paths: Record<string, Record<string, unknown>>;

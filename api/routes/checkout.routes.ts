@@ -21,7 +21,7 @@ import {
   toShippingAddress,
   WebhookReceiptSchema,
 } from '../schemas/checkout.schemas.js';
-import { IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE } from '../schemas/common.js';
+import { IDEMPOTENCY_KEY_RULE, IdempotencyKeyHeader } from '../schemas/common.js';
 
 export interface CheckoutRouteDeps {
   checkouts: CheckoutService;
@@ -41,9 +41,6 @@ function userId(user: AuthUser | undefined): number {
 
 /** The key from the `Idempotency-Key` header or the original gateway's body field. */
 function idempotencyKey(header: string | undefined, field: string | undefined): string {
-  if (header !== undefined && !IDEMPOTENCY_KEY.test(header)) {
-    throw new AppError('invalid_argument', `Idempotency-Key: ${IDEMPOTENCY_KEY_RULE}`);
-  }
   if (header !== undefined && field !== undefined && header !== field) {
     throw new AppError('invalid_argument', 'the Idempotency-Key header and idempotency_key differ');
   }
@@ -110,12 +107,9 @@ export function registerCheckoutRoutes(router: Router, deps: CheckoutRouteDeps):
       tags: ['Checkout'],
       access: 'user',
       headers: z.object({
-        'Idempotency-Key': z
-          .string()
-          .optional()
-          .openapi({
-            description: `Required unless \`idempotency_key\` is in the body: ${IDEMPOTENCY_KEY_RULE}.`,
-          }),
+        'Idempotency-Key': IdempotencyKeyHeader(
+          `Required unless \`idempotency_key\` is in the body: ${IDEMPOTENCY_KEY_RULE}.`,
+        ),
         Prefer: z
           .string()
           .optional()
@@ -150,13 +144,13 @@ export function registerCheckoutRoutes(router: Router, deps: CheckoutRouteDeps):
         },
       },
     },
-    async (c, { user, body }) => {
+    async (c, { user, body, headers }) => {
       const buyer = userId(user);
-      const key = idempotencyKey(c.req.header('idempotency-key'), body.idempotency_key);
+      const key = idempotencyKey(headers['Idempotency-Key'], body.idempotency_key);
       const shippingAddress = toShippingAddress(body.shipping_address);
       const hash = requestHash({ paymentToken: body.payment_token, shippingAddress });
       const checkoutId = checkoutIdFor(buyer, key);
-      const respondAsync = RESPOND_ASYNC.test(c.req.header('prefer') ?? '');
+      const respondAsync = RESPOND_ASYNC.test(headers.Prefer ?? '');
 
       const stored = await checkouts.findForRequest(checkoutId, hash);
       if (stored && isFinalStatus(stored.status)) return respond(c, checkoutJson(stored));
@@ -275,7 +269,12 @@ export function registerCheckoutRoutes(router: Router, deps: CheckoutRouteDeps):
       access: 'public',
       guard: verifyWebhookSignature(deps.webhookSecret),
       headers: z.object({
-        'X-Signature': z.string().openapi({ description: '`sha256=` and the hex HMAC of the raw body.' }),
+        'X-Signature': z
+          .string()
+          .regex(/^[Ss][Hh][Aa]256=[0-9A-Fa-f]{64}$/)
+          .openapi({
+            description: '`sha256=` and the hex HMAC-SHA256 of the raw body; anything else is 401.',
+          }),
       }),
       body: PaymentWebhookBody,
       errors: ['unauthenticated', 'not_found', 'service_unavailable'],

@@ -30,7 +30,7 @@ export function registerHealthRoutes(
       description: 'Answers while the process serves HTTP; checks no dependency.',
       tags: ['Operations'],
       access: 'public',
-      rateLimited: false,
+      probe: true,
       responses: { 200: { description: 'Alive', schema: HealthSchema } },
     },
     (c) => c.json({ status: 'ok' as const }),
@@ -46,7 +46,7 @@ export function registerHealthRoutes(
         'Checks Postgres, Redis and Temporal. Redis reported as `disabled` does not fail readiness.',
       tags: ['Operations'],
       access: 'public',
-      rateLimited: false,
+      probe: true,
       responses: {
         200: { description: 'Ready', schema: ReadySchema },
         503: { description: 'A dependency is failing', schema: ReadySchema },

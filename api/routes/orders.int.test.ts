@@ -397,6 +397,44 @@ describe('GET /api/v1/orders', () => {
     await expectProblem(await request(stack, '/api/v1/orders'), 401, 'unauthenticated');
   });
 
+  it('accepts every cursor of the documented form, however far it points', async () => {
+    const { orderId, headers } = await placeOrder();
+    const page = async (cursor: string) => {
+      const response = await request(stack, `/api/v1/orders?cursor=${cursor}`, { headers });
+      const body = (await response.json()) as OrderJson[];
+      expect(response.status, JSON.stringify(body)).toBe(200);
+      return body.map((order) => order.id);
+    };
+    const zero = '00000000-0000-0000-0000-000000000000';
+    expect(await page(`999999999999999_${zero}`)).toEqual([orderId]);
+    expect(await page(`0_${zero}`)).toEqual([]);
+    for (const cursor of [`01_${zero}`, `1_${zero.toUpperCase().replace(/0/g, 'A')}`, '1000000000000000_x']) {
+      await expectProblem(
+        await request(stack, `/api/v1/orders?cursor=${cursor}`, { headers }),
+        400,
+        'invalid_argument',
+      );
+    }
+  });
+
+  it('refuses text Postgres cannot store and a tracking number that does not start with a letter or digit', async () => {
+    const { orderId, headers } = await placeOrder();
+    await expectProblem(
+      await post(stack, `/api/v1/orders/${orderId}/cancel`, headers, { reason: 'oops\u0000' }),
+      400,
+      'invalid_argument',
+    );
+    await expectProblem(
+      await post(stack, `/api/v1/orders/${orderId}/ship`, await admin(), { tracking_number: ' TRK-1' }),
+      400,
+      'invalid_argument',
+    );
+    const shipped = await orderOf(
+      await post(stack, `/api/v1/orders/${orderId}/ship`, await admin(), { tracking_number: 'TRK-1  ' }),
+    );
+    expect(shipped).toMatchObject({ status: 'SHIPPED', tracking_number: 'TRK-1' });
+  });
+
   it("hides other users' orders and refuses malformed ids", async () => {
     const { orderId } = await placeOrder();
     const stranger = bearer(await userToken(nextUser()));

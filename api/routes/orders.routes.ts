@@ -7,7 +7,6 @@ import type { OrderLifecycle, OrderMove } from '../order-lifecycle.js';
 import type { Router } from '../route.js';
 import {
   CancelOrderBody,
-  decodeOrderCursor,
   encodeOrderCursor,
   ListOrdersQuery,
   OrderIdParams,
@@ -80,9 +79,7 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
     },
     async (c, { user, query }) => {
       const limit = query.limit ?? DEFAULT_PAGE;
-      const after = query.cursor === undefined ? undefined : decodeOrderCursor(query.cursor);
-      if (query.cursor !== undefined && !after) throw new AppError('invalid_argument', 'cursor is not valid');
-      const page = await orders.listForUser(authenticated(user).id, { limit, after });
+      const page = await orders.listForUser(authenticated(user).id, { limit, after: query.cursor });
       if (page.next) {
         c.header(
           'Link',

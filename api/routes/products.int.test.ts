@@ -622,3 +622,101 @@ describe('availability', () => {
     expect(await available()).toBe(7);
   });
 });
+
+describe('what the document allows is what the server accepts', () => {
+  it('refuses text Postgres cannot store (NUL) with 400 rather than failing', async () => {
+    const before = await liveIds();
+    const product = await createProduct({ name: 'Plain', price_cents: 10 });
+    for (const [method, path, body] of [
+      ['POST', '/api/v1/products', { name: 'Pen\u0000', price_cents: 100 }],
+      ['POST', '/api/v1/products', { name: 'Pen', price_cents: 100, description: 'a\u0000b' }],
+      ['PATCH', `/api/v1/products/${product.id}`, { description: '\u0000' }],
+    ] as const) {
+      await expectProblem(await app.request(path, jsonRequest(method, body, admin)), 400, 'invalid_argument');
+    }
+    await expectProblem(await app.request('/api/v1/products?q=a%00b'), 400, 'invalid_argument');
+    expect(await liveIds()).toEqual([...before, product.id]);
+    expect(await (await getProduct(product.id)).json()).toEqual(product);
+  });
+
+  it('counts a length as sent and trims after the checks', async () => {
+    await expectProblem(
+      await app.request(
+        '/api/v1/products',
+        jsonRequest('POST', { name: ` ${'x'.repeat(199)} `, price_cents: 1 }, admin),
+      ),
+      400,
+      'invalid_argument',
+    );
+    await expectProblem(
+      await app.request(
+        '/api/v1/products',
+        jsonRequest('POST', { name: '\ufeff\u00a0', price_cents: 1 }, admin),
+      ),
+      400,
+      'invalid_argument',
+    );
+    expect(await createProduct({ name: '  Desk lamp \n', price_cents: 1 })).toMatchObject({
+      name: 'Desk lamp',
+    });
+  });
+
+  it('takes an image URL in the documented form only', async () => {
+    for (const image_url of [
+      'http://example.com/a b.png',
+      'https://exa mple.com/',
+      'https://example.com/%zz',
+      'http://',
+    ]) {
+      await expectProblem(
+        await app.request(
+          '/api/v1/products',
+          jsonRequest('POST', { name: 'Pic', price_cents: 1, image_url }, admin),
+        ),
+        400,
+        'invalid_argument',
+      );
+    }
+    const image_url = 'HTTPS://cdn.example.com:8443/a%20b/lamp.jpg?size=2&v=1#top';
+    expect(await createProduct({ name: 'Pic', price_cents: 1, image_url })).toMatchObject({ image_url });
+  });
+
+  it('accepts every cursor of the documented form: a position after an id', async () => {
+    const first = await list('?limit=2');
+    expect(first.next_cursor).toBe(`p${first.products[1]?.id}`);
+    const afterThree = (await liveIds()).filter((id) => id > 3).slice(0, 2);
+    expect((await list('?limit=2&cursor=p3')).products.map((p) => p.id)).toEqual(afterThree);
+    expect(await list('?cursor=p9999999999999999')).toEqual({ products: [], next_cursor: null });
+  });
+
+  it('documents ids, cursors and the 503 answers as the server has them', async () => {
+    const doc = (await (await app.request('/openapi.json')).json()) as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          { parameters?: Array<{ name: string; schema: object }>; responses: Record<string, object> }
+        >
+      >;
+    };
+    const get = doc.paths['/api/v1/products/{id}']?.get;
+    expect(get?.parameters?.find((p) => p.name === 'id')?.schema).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+    });
+    const list = doc.paths['/api/v1/products']?.get;
+    expect(list?.parameters?.find((p) => p.name === 'cursor')?.schema).toMatchObject({
+      type: 'string',
+      pattern: '^p[1-9][0-9]{0,15}$',
+    });
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        if (!path.startsWith('/api/')) continue;
+        expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(
+          expect.arrayContaining(['429', '500', '503']),
+        );
+      }
+    }
+  });
+});

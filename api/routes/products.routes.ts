@@ -1,8 +1,7 @@
 import { z } from '@hono/zod-openapi';
-import { AppError } from '../../lib/errors.js';
 import type { CatalogService } from '../../services/catalog/catalog.service.js';
 import type { Router } from '../route.js';
-import { IDEMPOTENCY_KEY, requestDigest } from '../schemas/common.js';
+import { IdempotencyKeyHeader, requestDigest } from '../schemas/common.js';
 import {
   CreateProductBody,
   encodeCursor,
@@ -70,10 +69,7 @@ export function registerProductRoutes(router: Router, { catalog }: { catalog: Ca
       tags: ['Catalog'],
       access: 'admin',
       headers: z.object({
-        'Idempotency-Key': z
-          .string()
-          .optional()
-          .openapi({ description: '1..255 characters of [A-Za-z0-9._:-]; makes retries safe.' }),
+        'Idempotency-Key': IdempotencyKeyHeader('1..255 characters of [A-Za-z0-9._:-]; makes retries safe.'),
       }),
       body: CreateProductBody,
       errors: ['invalid_argument', 'idempotency_key_reused'],
@@ -86,14 +82,8 @@ export function registerProductRoutes(router: Router, { catalog }: { catalog: Ca
         200: { description: 'Already created with this Idempotency-Key', schema: ProductSchema },
       },
     },
-    async (c, { body, user }) => {
-      const key = c.req.header('idempotency-key');
-      if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-        throw new AppError(
-          'invalid_argument',
-          'Idempotency-Key must be 1..255 characters of [A-Za-z0-9._:-]',
-        );
-      }
+    async (c, { body, user, headers }) => {
+      const key = headers['Idempotency-Key'];
       const { product, created } = await catalog.create({
         name: body.name,
         description: body.description,

@@ -5,29 +5,24 @@ import {
   DECLINE_REASONS,
   type ShippingAddress,
 } from '../../lib/checkout.js';
-import { IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE, pathUuid, Timestamp } from './common.js';
-
-const text = (field: string, max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1, `${field} must not be empty`)
-    .max(max, `${field} must be at most ${max} characters`);
+import {
+  IDEMPOTENCY_KEY,
+  IDEMPOTENCY_KEY_RULE,
+  nonBlankText,
+  pathUuid,
+  Timestamp,
+  trimmedText,
+  UUID,
+} from './common.js';
 
 export const ShippingAddressSchema = z
   .strictObject({
-    name: text('name', 200).openapi({ example: 'Ada Lovelace' }),
-    line1: text('line1', 200).openapi({ example: '12 Analytical Row' }),
-    line2: z
-      .string()
-      .trim()
-      .max(200, 'line2 must be at most 200 characters')
-      .optional()
-      .openapi({ example: 'Flat 3' }),
-    city: text('city', 100).openapi({ example: 'London' }),
+    name: nonBlankText('name', 200).openapi({ example: 'Ada Lovelace' }),
+    line1: nonBlankText('line1', 200).openapi({ example: '12 Analytical Row' }),
+    line2: trimmedText('line2', 200).optional().openapi({ example: 'Flat 3' }),
+    city: nonBlankText('city', 100).openapi({ example: 'London' }),
     postal_code: z
       .string()
-      .trim()
       .regex(
         /^[A-Za-z0-9][A-Za-z0-9 -]{0,14}[A-Za-z0-9]$|^[A-Za-z0-9]$/,
         'postal_code must be 1..16 letters, digits, spaces or dashes',
@@ -65,7 +60,7 @@ export const CheckoutIdParams = z.object({ checkout_id: pathUuid('checkout_id') 
 
 export const CancelCheckoutBody = z
   .strictObject({
-    reason: z.string().trim().max(500, 'reason must be at most 500 characters').optional(),
+    reason: trimmedText('reason', 500).optional(),
   })
   .openapi('CancelCheckout');
 
@@ -130,10 +125,7 @@ export const PaymentWebhookBody = z
   .strictObject({
     checkout_id: z
       .string()
-      .regex(
-        /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
-        'checkout_id must be a UUID',
-      )
+      .regex(UUID, 'checkout_id must be a UUID')
       .transform((id) => id.toLowerCase())
       .openapi({ format: 'uuid' }),
     event: z.enum(['payment.succeeded', 'payment.failed']),

@@ -26,26 +26,32 @@ export function requestDigest(body: unknown): string {
     .digest('hex');
 }
 
-/** A positive 64-bit id in a path segment, limited to what JSON numbers carry exactly. */
+/** A positive id in a path segment, limited to what JSON numbers carry exactly: canonical decimal digits. */
 export const pathId = (name: string, example = 1) =>
   z
     .string()
     .regex(/^[1-9][0-9]{0,15}$/, `${name} must be a positive integer`)
     .transform(Number)
     .refine((id) => id <= MAX_ID, `${name} must be at most ${MAX_ID}`)
-    .openapi({ param: { name, in: 'path' }, example: String(example), type: 'integer' });
+    .openapi({
+      param: { name, in: 'path' },
+      type: 'integer',
+      format: 'int64',
+      minimum: 1,
+      maximum: MAX_ID,
+      example,
+    });
+
+export const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export const pathUuid = (name: string) =>
   z
     .string()
-    .regex(
-      /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
-      `${name} must be a UUID`,
-    )
+    .regex(UUID, `${name} must be a UUID`)
     .transform((s) => s.toLowerCase())
     .openapi({ param: { name, in: 'path' }, format: 'uuid' });
 
-/** A non-negative integer in the query string. */
+/** An integer in the query string, in canonical decimal digits. */
 export const queryInt = (name: string, min: number, max: number) =>
   z
     .string()
@@ -56,7 +62,51 @@ export const queryInt = (name: string, min: number, max: number) =>
 
 /** A positive id in a JSON body. Type errors (strings, fractions, unsafe integers) are invalid_request. */
 export const bodyId = (name: string) =>
-  z.number().int().positive(`${name} must be positive`).openapi({ example: 1 });
+  z
+    .number()
+    .int()
+    .positive(`${name} must be positive`)
+    .openapi({ example: 1, format: 'int64', minimum: 1, maximum: MAX_ID });
+
+/** What `String.prototype.trim` removes: ECMAScript WhiteSpace and LineTerminator. */
+const TRIMMED = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+/** No NUL anywhere (Postgres text cannot hold it). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this refuses.
+const NO_NUL = /^[^\u0000]*$/;
+/** No NUL, and at least one character that trimming keeps. */
+const NOT_BLANK = new RegExp(`^[^\\u0000]*[^\\u0000${TRIMMED}][^\\u0000]*$`);
+
+/**
+ * Free text stored as is, up to `max` characters. The document states the same rules
+ * (`maxLength`, a pattern that refuses NUL), so what it allows the server stores.
+ */
+export const text = (field: string, max: number) =>
+  z
+    .string()
+    .max(max, `${field} must be at most ${max} characters`)
+    .regex(NO_NUL, `${field} must not contain NUL characters`);
+
+/**
+ * Free text that must not be blank, up to `max` characters as sent; surrounding whitespace is
+ * trimmed once the checks (the same ones the document states) have passed.
+ */
+export const nonBlankText = (field: string, max: number) =>
+  z
+    .string()
+    .max(max, `${field} must be at most ${max} characters`)
+    .regex(NOT_BLANK, `${field} must not be empty or contain NUL characters`)
+    .trim();
+
+/** Optional free text trimmed after its checks; blank means absent. */
+export const trimmedText = (field: string, max: number) => text(field, max).trim();
+
+/** The `Idempotency-Key` request header of routes that take one. */
+export const IdempotencyKeyHeader = (description: string) =>
+  z
+    .string()
+    .regex(IDEMPOTENCY_KEY, `Idempotency-Key: ${IDEMPOTENCY_KEY_RULE}`)
+    .optional()
+    .openapi({ description });
 
 export const ProblemSchema = z
   .object({

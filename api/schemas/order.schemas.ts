@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { ORDER_STATUSES, type OrderJson } from '../../lib/order.js';
 import type { OrderCursor } from '../../services/orders/orders.service.js';
-import { pathUuid, queryInt, Timestamp } from './common.js';
+import { pathUuid, queryInt, Timestamp, trimmedText } from './common.js';
 
 export const OrderSchema = z
   .object({
@@ -62,31 +62,53 @@ export const OrderListSchema = z.array(OrderSchema).openapi('OrderList', {
 
 export const OrderIdParams = z.object({ order_id: pathUuid('order_id') });
 
+/**
+ * Cursors are opaque to clients: the creation time (epoch milliseconds) and id of the last order
+ * of a page. Any cursor of that form is a valid position, so the document's pattern is exactly
+ * what the server accepts.
+ */
+const ORDER_CURSOR = /^(0|[1-9][0-9]{0,14})_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+export function encodeOrderCursor(cursor: OrderCursor): string {
+  return `${Date.parse(cursor.createdAt)}_${cursor.id}`;
+}
+
+/** 9999-12-31T23:59:59.999Z: later times are past every order alike, and Postgres reads no later ISO year. */
+const LATEST_CURSOR_MS = 253_402_300_799_999;
+
+function decodeOrderCursor(text: string): OrderCursor {
+  const [, ms, id] = ORDER_CURSOR.exec(text) ?? [];
+  return { createdAt: new Date(Math.min(Number(ms), LATEST_CURSOR_MS)).toISOString(), id: id ?? '' };
+}
+
 export const ListOrdersQuery = z.object({
   limit: queryInt('limit', 1, 100).optional().openapi({ description: '1..100, default 20' }),
   cursor: z
     .string()
-    .max(200)
+    .regex(ORDER_CURSOR, 'cursor is not valid')
+    .transform(decodeOrderCursor)
     .optional()
     .openapi({
       param: { name: 'cursor', in: 'query' },
+      type: 'string',
+      pattern: ORDER_CURSOR.source,
       description: 'Opaque; taken from the `Link` header.',
     }),
 });
 
 export const CancelOrderBody = z
-  .strictObject({ reason: z.string().trim().max(500, 'reason must be at most 500 characters').optional() })
+  .strictObject({ reason: trimmedText('reason', 500).optional() })
   .openapi('CancelOrder');
 
 export const ShipOrderBody = z
   .strictObject({
     tracking_number: z
       .string()
-      .trim()
       .regex(
         /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/,
         'tracking_number must be 1..64 letters, digits, spaces, dots, dashes or underscores',
       )
+      .trim()
       .optional()
       .openapi({ example: '1Z999AA10123456784' }),
   })
@@ -94,16 +116,3 @@ export const ShipOrderBody = z
 
 /** The order model already builds the contract's shape; this only fails to compile if the two drift apart. */
 export const orderResponse = (json: OrderJson): z.input<typeof OrderSchema> => json;
-
-/** Cursors are opaque to clients: base64url of `<created_at>|<id>` of the last order of a page. */
-export function encodeOrderCursor(cursor: OrderCursor): string {
-  return Buffer.from(`${cursor.createdAt}|${cursor.id}`).toString('base64url');
-}
-
-export function decodeOrderCursor(text: string): OrderCursor | undefined {
-  const decoded = Buffer.from(text, 'base64url').toString('utf8');
-  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\|([0-9a-f-]{36})$/.exec(decoded);
-  if (!match?.[1] || !match[2] || Number.isNaN(Date.parse(match[1]))) return undefined;
-  const cursor = { createdAt: match[1], id: match[2] };
-  return encodeOrderCursor(cursor) === text ? cursor : undefined;
-}

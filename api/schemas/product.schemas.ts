@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { centsToDecimal } from '../../lib/money.js';
 import type { Product } from '../../services/catalog/catalog.service.js';
-import { pathId, queryInt, Timestamp } from './common.js';
+import { nonBlankText, pathId, queryInt, Timestamp, text } from './common.js';
 
 export const ProductSchema = z
   .object({
@@ -47,17 +47,15 @@ export function productJson(product: Product): z.infer<typeof ProductSchema> {
 
 const MAX_PRICE_CENTS = 100_000_000_000;
 
-/** Cursors are opaque to clients: base64url of `p<id>`. */
-export function encodeCursor(afterId: number): string {
-  return Buffer.from(`p${afterId}`).toString('base64url');
-}
+/**
+ * Cursors are opaque to clients: `p` and the last id of a page. Any cursor of that form is a
+ * valid position (ids past the largest safe integer simply end the list), so the document's
+ * pattern is exactly what the server accepts.
+ */
+const CURSOR = /^p[1-9][0-9]{0,15}$/;
 
-export function decodeCursor(cursor: string): number | undefined {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const match = /^p([1-9][0-9]{0,15})$/.exec(text);
-  if (!match || encodeCursor(Number(match[1])) !== cursor) return undefined;
-  const id = Number(match[1]);
-  return Number.isSafeInteger(id) ? id : undefined;
+export function encodeCursor(afterId: number): string {
+  return `p${afterId}`;
 }
 
 export const ListProductsQuerySchema = z
@@ -65,26 +63,16 @@ export const ListProductsQuerySchema = z
     limit: queryInt('limit', 1, 100).optional(),
     cursor: z
       .string()
-      .max(64)
-      .transform((cursor, ctx) => {
-        const afterId = decodeCursor(cursor);
-        if (afterId === undefined) {
-          ctx.addIssue({ code: 'custom', message: 'cursor is not one this API returned' });
-          return z.NEVER;
-        }
-        return afterId;
-      })
+      .regex(CURSOR, 'cursor is not one this API returned')
+      .transform((cursor) => Math.min(Number(cursor.slice(1)), Number.MAX_SAFE_INTEGER))
       .optional()
       .openapi({
         param: { name: 'cursor', in: 'query' },
         type: 'string',
+        pattern: CURSOR.source,
         description: '`next_cursor` of the previous page',
       }),
-    q: z
-      .string()
-      .trim()
-      .min(1, 'q must not be empty')
-      .max(200, 'q must be at most 200 characters')
+    q: nonBlankText('q', 200)
       .optional()
       .openapi({
         param: { name: 'q', in: 'query' },
@@ -103,22 +91,25 @@ export const ListProductsQuerySchema = z
 
 export const ProductIdParams = z.object({ id: pathId('id') });
 
-const name = z
-  .string()
-  .trim()
-  .min(1, 'name must not be empty')
-  .max(200, 'name must be at most 200 characters');
-const description = z.string().max(5000, 'description must be at most 5000 characters');
+const name = nonBlankText('name', 200);
+const description = text('description', 5000);
 const priceCents = z
   .number()
   .int('price_cents must be an integer')
   .min(0, 'price_cents must not be negative')
   .max(MAX_PRICE_CENTS, `price_cents must be at most ${MAX_PRICE_CENTS}`);
 const currency = z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as USD');
+// An absolute http(s) URL in RFC 3986 characters: a host name, an optional port, then path,
+// query and fragment with anything else percent-encoded. Stated as the document's pattern.
+const URL_CHAR = "(?:[A-Za-z0-9\\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})";
+const IMAGE_URL = new RegExp(
+  `^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:/${URL_CHAR}*)?(?:\\?(?:${URL_CHAR}|\\?)*)?(?:#(?:${URL_CHAR}|\\?)*)?$`,
+);
 const imageUrl = z
   .string()
   .max(2048, 'image_url must be at most 2048 characters')
-  .refine((url) => /^https?:\/\//i.test(url) && URL.canParse(url), 'image_url must be an http(s) URL');
+  .regex(IMAGE_URL, 'image_url must be an http(s) URL')
+  .openapi({ example: 'https://example.com/lamp.jpg' });
 
 export const CreateProductBody = z
   .object({
