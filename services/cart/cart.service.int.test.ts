@@ -4,7 +4,7 @@ import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cartItems, carts } from '../../db/schema.js';
-import { FixedClock } from '../../lib/clock.js';
+import { type Clock, FixedClock, systemClock } from '../../lib/clock.js';
 import { createLogger } from '../../lib/logger.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
 import { connectTestRedis, testRedisUrl, userIdSource, waitFor } from '../../test/support/redis.js';
@@ -33,7 +33,7 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-function cartService(clock = new FixedClock('2026-03-01T10:00:00Z'), cache?: CartCache) {
+function cartService(clock: Clock = new FixedClock('2026-03-01T10:00:00Z'), cache?: CartCache) {
   return createCartService({ db: db.db, catalog, cache, clock, logger });
 }
 
@@ -70,6 +70,53 @@ describe('cart writes', () => {
     await expect(cart.addItem(userId, product.id, 1)).rejects.toMatchObject({ code: 'not_found' });
     await expect(cart.get(0)).rejects.toMatchObject({ code: 'invalid_argument' });
     expect(await cartRow(userId)).toBeUndefined();
+  });
+
+  it('never add a product whose deletion is committing: the add waits for it and is refused', async () => {
+    const cart = cartService(systemClock);
+    const { product } = await catalog.create({ name: 'Deleted meanwhile', priceCents: 300 });
+    const userId = nextUser();
+    const admin = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      // A deletion that has locked the product's row and not committed yet.
+      let commit!: () => void;
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      const deletion = admin.begin(async (tx) => {
+        await tx`update products set deleted_at = clock_timestamp() where id = ${product.id}`;
+        locked();
+        await new Promise<void>((resolve) => {
+          commit = resolve;
+        });
+      });
+      await isLocked;
+      let settled = false;
+      const adding = cart.addItem(userId, product.id, 1).then(
+        () => 'added',
+        (error: { code?: string }) => error.code ?? 'error',
+      );
+      void adding.finally(() => {
+        settled = true;
+      });
+      // The add either finished already (it did not look) or now waits on the product's lock.
+      await waitFor('the add to wait for the deletion', async () => {
+        if (settled) return true;
+        const [row] = await db.sql<{ n: number }[]>`
+          select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock'`;
+        return (row?.n ?? 0) > 0;
+      });
+      commit();
+      await deletion;
+      expect(await adding).toBe('not_found');
+      const [line] = await db.sql<{ n: number }[]>`
+        select count(*)::int as n from cart_items where product_id = ${product.id}`;
+      expect(line?.n).toBe(0);
+    } finally {
+      await admin.end({ timeout: 1 });
+    }
   });
 
   it('never create a cart when updating, removing or clearing', async () => {

@@ -196,9 +196,13 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
       assertUserId(userId);
       assertProductId(productId);
       assertQuantity(quantity);
-      if (!(await catalog.exists(productId)))
-        throw new AppError('not_found', `product ${productId} not found`);
       const record = await write(userId, async (tx, assigned) => {
+        // Checked under a share lock on the product inside the write: a delete that commits first
+        // is seen here, and one that comes later waits for this add, so no line is added to a
+        // cart after its product was deleted.
+        if (!(await catalog.exists(productId, tx, { lock: true }))) {
+          throw new AppError('not_found', `product ${productId} not found`);
+        }
         const now = clock.now();
         const candidateId = newId();
         const [cart] = await tx

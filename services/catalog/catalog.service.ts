@@ -123,12 +123,16 @@ export function createCatalogService({ db }: { db: Db }) {
       return new Map(rows.map((row) => [row.id, row]));
     },
 
-    /** Whether a live product exists; used by carts to refuse deleted products. */
-    async exists(id: number, executor: DbOrTx = db): Promise<boolean> {
-      const [row] = await executor
+    /**
+     * Whether a live product exists; used by carts to refuse deleted products. With `lock` (inside
+     * a transaction) the row is share-locked until it ends, so a delete cannot pass it meanwhile.
+     */
+    async exists(id: number, executor: DbOrTx = db, options: { lock?: boolean } = {}): Promise<boolean> {
+      const query = executor
         .select({ id: products.id })
         .from(products)
         .where(and(eq(products.id, id), isNull(products.deletedAt)));
+      const [row] = options.lock ? await query.for('share') : await query;
       return row !== undefined;
     },
 
@@ -192,8 +196,10 @@ export function createCatalogService({ db }: { db: Db }) {
       const [row] = await db
         .update(products)
         .set({
-          deletedAt: sql`coalesce(${products.deletedAt}, now())`,
-          updatedAt: sql`case when ${products.deletedAt} is null then now() else ${products.updatedAt} end`,
+          // clock_timestamp(), not now(): the moment of the deletion itself, after any lock wait
+          // (now() is when the transaction began, possibly before a racing add committed).
+          deletedAt: sql`coalesce(${products.deletedAt}, clock_timestamp())`,
+          updatedAt: sql`case when ${products.deletedAt} is null then clock_timestamp() else ${products.updatedAt} end`,
         })
         .where(eq(products.id, id))
         .returning({ id: products.id });
