@@ -1,6 +1,5 @@
-import { createHmac } from 'node:crypto';
 import { expect } from 'vitest';
-import { type Answer, eventually, type Json } from '../support/black-box.js';
+import { type Answer, eventually, type Json, signWebhookBody } from '../support/black-box.js';
 import { type E2E, expectOk } from './harness.js';
 
 /** One user of the shop, driving it over HTTP as a client application would. */
@@ -70,11 +69,6 @@ export async function newShopper(e2e: E2E): Promise<Shopper> {
     cancelOrder: (orderId) => api.post(`/api/v1/orders/${orderId}/cancel`, { token }),
   };
   return shopper;
-}
-
-/** `X-Signature` as the contract defines it: `sha256=` and the hex HMAC-SHA256 of the raw body. */
-export function signWebhookBody(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
 /** The payment provider's 3-D Secure result, signed with the webhook secret npm start generated. */
