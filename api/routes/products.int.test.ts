@@ -681,6 +681,18 @@ describe('what the document allows is what the server accepts', () => {
     expect(await createProduct({ name: 'Pic', price_cents: 1, image_url })).toMatchObject({ image_url });
   });
 
+  it('reads an integral number with a zero fraction as the integer it is, as JSON does', async () => {
+    const one = (await (await getProduct(1)).json()) as ProductBody;
+    for (const id of ['1.0', '1.00']) {
+      const response = await getProduct(id);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual(one);
+    }
+    expect((await list('?limit=2.0')).products).toHaveLength(2);
+    for (const id of ['1.5', '1.', '1e0', '01.0'])
+      await expectProblem(await getProduct(id), 400, 'invalid_product_id');
+  });
+
   it('accepts every cursor of the documented form: a position after an id', async () => {
     const first = await list('?limit=2');
     expect(first.next_cursor).toBe(`p${first.products[1]?.id}`);

@@ -26,11 +26,15 @@ export function requestDigest(body: unknown): string {
     .digest('hex');
 }
 
-/** A positive id in a path segment, limited to what JSON numbers carry exactly: canonical decimal digits. */
+/**
+ * A positive id in a path segment, limited to what JSON numbers carry exactly. As in JSON (and
+ * so in the document's `type: integer`), an integral number written with a zero fraction (`5.0`)
+ * is the same integer; any other fraction, an exponent or a leading zero is refused.
+ */
 export const pathId = (name: string, example = 1) =>
   z
     .string()
-    .regex(/^[1-9][0-9]{0,15}$/, `${name} must be a positive integer`)
+    .regex(/^[1-9][0-9]{0,15}(?:\.0+)?$/, `${name} must be a positive integer`)
     .transform(Number)
     .refine((id) => id <= MAX_ID, `${name} must be at most ${MAX_ID}`)
     .openapi({
@@ -51,11 +55,11 @@ export const pathUuid = (name: string) =>
     .transform((s) => s.toLowerCase())
     .openapi({ param: { name, in: 'path' }, format: 'uuid' });
 
-/** An integer in the query string, in canonical decimal digits. */
+/** An integer in the query string, written as `pathId` reads one. */
 export const queryInt = (name: string, min: number, max: number) =>
   z
     .string()
-    .regex(/^[0-9]{1,16}$/, `${name} must be an integer`)
+    .regex(/^[0-9]{1,16}(?:\.0+)?$/, `${name} must be an integer`)
     .transform(Number)
     .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`)
     .openapi({ param: { name, in: 'query' }, type: 'integer', minimum: min, maximum: max });
