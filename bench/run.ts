@@ -1,240 +1,370 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { serve } from '@hono/node-server';
-import autocannon from 'autocannon';
-import { createApp } from '../api/app.js';
-import { checkoutSagaUnavailable } from '../api/checkout-saga.js';
-import { orderLifecycleUnavailable } from '../api/order-lifecycle.js';
-import { createDatabase, type Database } from '../db/client.js';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { sql } from 'drizzle-orm';
+import { createDatabase } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { seedDatabase } from '../db/seed.js';
 import { systemClock } from '../lib/clock.js';
+import { loadConfig } from '../lib/config.js';
 import { newId } from '../lib/ids.js';
 import { signToken } from '../lib/jwt.js';
-import { createLogger } from '../lib/logger.js';
-import { createMetricsRegistry } from '../lib/metrics.js';
-import { createRedisClient } from '../lib/redis.js';
 import { startEmbeddedPostgres } from '../scripts/provision/postgres.js';
+import { freePort } from '../scripts/provision/process.js';
 import { startLocalRedis } from '../scripts/provision/redis.js';
-import { createServices } from '../services/index.js';
-
-/** The bench's own in-process API: secrets that exist only for this run. */
-const BENCH_JWT_SECRET = randomBytes(32).toString('base64url');
-const BENCH_WEBHOOK_SECRET = randomBytes(32).toString('base64url');
+import { findOrInstallTemporalCli, startTemporalDevServer } from '../scripts/provision/temporal.js';
+import { createInventoryService, type InventoryService } from '../services/inventory/inventory.service.js';
 
 /**
- * `npm run bench`: HTTP throughput and latency of the hot read paths, and reservation
- * throughput under contention, against real Postgres and Redis. Prints figures, the ratios
- * that matter (cache vs no cache) and the targets from the original project's plan.
- * Flags: --seconds N (per scenario, default 5), --connections N (default 32).
+ * `npm run bench`: every figure next to a baseline measured in the same run, on the same machine,
+ * as a ratio. The platform runs as `npm start` runs it (the API and the worker in their own
+ * processes, over real Postgres, Redis and the Temporal dev server); the load generator is a
+ * process of its own. Baselines: a bare Hono app answering the same bytes (reads), a no-op
+ * workflow of the same shape on the same Temporal server (checkout), uncontended products (hot
+ * product reservations).
+ *
+ *   npm run bench                      5 s per scenario, 32 connections, 8 concurrent checkouts
+ *   npm run bench -- --seconds 10      longer runs
+ *   npm run bench -- --ci              a seconds-long run that only checks the bench still works
+ *   --json <file>                      also write the figures as JSON
  */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const exec = promisify(execFile);
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '32' } },
+  options: {
+    seconds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '32' },
+    'checkout-concurrency': { type: 'string', default: '8' },
+    ci: { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
 });
-const seconds = Number(values.seconds);
-const connections = Number(values.connections);
+const seconds = values.ci ? 1 : Number(values.seconds);
+const connections = values.ci ? 4 : Number(values.connections);
+const checkoutConcurrency = values.ci ? 2 : Number(values['checkout-concurrency']);
 
 interface Figures {
-  name: string;
+  requests: number;
+  seconds: number;
   rps: number;
   p50: number;
   p99: number;
   errors: number;
 }
 
-const results: Figures[] = [];
-let cacheHitRate: number | undefined;
-const logger = createLogger({ level: 'silent' });
+interface Comparison {
+  scenario: string;
+  figures: Figures;
+  baseline: Figures;
+  /** Throughput as a share of the baseline's. */
+  ratio: number;
+  target?: { ratio?: number; p50Ratio?: number };
+}
 
-async function main(): Promise<void> {
-  const runDir = mkdtempSync(join(tmpdir(), 'commerce-bench-'));
-  chmodSync(runDir, 0o755);
-  const log = () => {};
-  const pg = process.env.DATABASE_URL
-    ? undefined
-    : await startEmbeddedPostgres({ dataDir: join(runDir, 'pg'), runDir, database: 'bench', log });
-  const databaseUrl = process.env.DATABASE_URL ?? pg?.url ?? '';
-  const redisServer = process.env.REDIS_URL ? undefined : await startLocalRedis({ runDir, log });
-  const redisUrl = process.env.REDIS_URL ?? redisServer?.url;
-  await runMigrations(databaseUrl);
-  const database = createDatabase(databaseUrl, { max: 20, applicationName: 'commerce-bench' });
-  await seedDatabase(database.db);
+const comparisons: Comparison[] = [];
+const children: ChildProcess[] = [];
+const log = (message: string) => console.error(`[bench] ${message}`);
 
-  try {
-    const token = await signToken(BENCH_JWT_SECRET, { userId: 7 });
-    const auth = { authorization: `Bearer ${token}` };
+/** A long-running process of the run; stopped at the end, killed if the bench dies. */
+function launch(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; output: () => string; line: Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  const line = new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const first = output.split('\n').find((text) => text.trim().startsWith('{') || text.trim() === 'ready');
+      if (first) resolve(first.trim());
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}):\n${output.slice(-3000)}`)));
+  });
+  line.catch(() => {});
+  return { child, output: () => output, line };
+}
 
-    const withCache = await startServer(database, redisUrl);
-    const withoutCache = await startServer(database, undefined);
-    try {
-      for (const productId of [1, 2, 3, 4, 5]) {
-        await fetch(`${withCache.url}/api/v1/cart/items`, {
-          method: 'POST',
-          headers: { ...auth, 'content-type': 'application/json' },
-          body: JSON.stringify({ product_id: productId, quantity: 2 }),
-        });
-      }
-      await load('GET /api/v1/products (catalog page)', `${withCache.url}/api/v1/products`);
-      await load('GET /api/v1/products/1', `${withCache.url}/api/v1/products/1`);
-      if (redisUrl) await load('GET /api/v1/cart (Redis cache)', `${withCache.url}/api/v1/cart`, auth);
-      await load('GET /api/v1/cart (Postgres only)', `${withoutCache.url}/api/v1/cart`, auth);
-      if (redisUrl) {
-        const stats = withCache.services.cart.cacheStats?.();
-        if (stats) {
-          cacheHitRate = stats.hitRate;
-          console.log(
-            `cart cache: ${stats.hits} hits, ${stats.misses} misses, hit rate ${(stats.hitRate * 100).toFixed(1)}%`,
+/** One scenario of the load generator, in its own process. */
+async function loadRun(args: string[]): Promise<Figures> {
+  const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'bench/load.ts', ...args], {
+    cwd: ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: (seconds + 120) * 1000,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Figures;
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const rssOf = (pid: number | undefined): number => {
+  if (pid === undefined) return Number.NaN;
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+};
+
+function compare(scenario: string, figures: Figures, baseline: Figures, target?: Comparison['target']): void {
+  const entry = {
+    scenario,
+    figures,
+    baseline,
+    ratio: figures.rps / baseline.rps,
+    ...(target ? { target } : {}),
+  };
+  comparisons.push(entry);
+  log(
+    `${scenario}: ${figures.rps.toFixed(0)}/s vs ${baseline.rps.toFixed(0)}/s = ${entry.ratio.toFixed(2)}x; p50 ${figures.p50.toFixed(1)} vs ${baseline.p50.toFixed(1)} ms; errors ${figures.errors}`,
+  );
+}
+
+/** Reservation cycles (reserve then release) for `seconds` by 16 concurrent checkouts. */
+async function reservationCycles(
+  inventory: InventoryService,
+  products: (slot: number) => number[],
+): Promise<Figures> {
+  const deadline = Date.now() + seconds * 1000;
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, slot) => {
+      while (Date.now() < deadline) {
+        const checkoutId = newId();
+        const t0 = performance.now();
+        try {
+          await inventory.reserve(
+            checkoutId,
+            products(slot).map((productId) => ({ productId, quantity: 1 })),
+            60_000,
           );
+          await inventory.release(checkoutId);
+          latencies.push(performance.now() - t0);
+        } catch {
+          errors += 1;
         }
       }
-      await reservations(withCache.services);
-    } finally {
-      await withCache.close();
-      await withoutCache.close();
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
+  return {
+    requests: latencies.length,
+    seconds: elapsed,
+    rps: latencies.length / elapsed,
+    p50: at(50),
+    p99: at(99),
+    errors,
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const runDir = mkdtempSync(join(tmpdir(), 'commerce-bench-'));
+  chmodSync(runDir, 0o755);
+  const quiet = () => {};
+  log(
+    `seconds per scenario ${seconds}, ${connections} connections, ${checkoutConcurrency} concurrent checkouts`,
+  );
+  const [pg, redis, temporal] = await Promise.all([
+    startEmbeddedPostgres({ dataDir: join(runDir, 'pg'), runDir, database: 'bench', log: quiet }),
+    startLocalRedis({ runDir, log: quiet }),
+    (async () =>
+      startTemporalDevServer({
+        cliPath: await findOrInstallTemporalCli({ cliPath: config.temporal.cliPath, log: quiet }),
+        runDir,
+        uiPort: false,
+        log: quiet,
+      }))(),
+  ]);
+  const database = createDatabase(pg.url, { max: 20, applicationName: 'commerce-bench' });
+  try {
+    await runMigrations(pg.url);
+    await seedDatabase(database.db);
+    // Enough stock that every checkout of the run succeeds.
+    await database.db.execute(sql`update inventory set on_hand = 10000000`);
+
+    const jwtSecret = randomBytes(32).toString('base64url');
+    const httpPort = await freePort();
+    const apiUrl = `http://127.0.0.1:${httpPort}`;
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'production',
+      DATABASE_URL: pg.url,
+      REDIS_URL: redis?.url ?? '',
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TASK_QUEUE_PREFIX: 'bench',
+      HTTP_PORT: String(httpPort),
+      HTTP_HOST: '127.0.0.1',
+      JWT_SECRET: jwtSecret,
+      PAYMENT_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
+      RATE_LIMIT_RPS: '0',
+      LOG_LEVEL: 'warn',
+      WORKER_METRICS_PORT: '0',
+      CHECKOUT_WAIT_MS: '30000',
+      REQUEST_TIMEOUT: '60s',
+    };
+    const api = launch(['api/server.ts'], env);
+    const worker = launch(['workers/main.ts'], env);
+    const noopWorker = launch(['bench/noop-worker.ts', temporal.address, 'bench-noop'], env);
+    await waitFor('the API', async () => (await fetch(`${apiUrl}/health`)).ok);
+    await Promise.race([
+      noopWorker.line,
+      waitFor('the no-op worker', async () => noopWorker.output().includes('ready')),
+    ]);
+    await waitFor(
+      'the worker',
+      async () => worker.output().length > 0 || (await fetch(`${apiUrl}/ready`)).ok,
+      60_000,
+    );
+
+    // Reads: the platform against a bare Hono app answering the very same bytes.
+    const tokens = await Promise.all(
+      Array.from({ length: Math.max(checkoutConcurrency, 1) + 1 }, (_, i) =>
+        signToken(jwtSecret, { userId: 1000 + i }),
+      ),
+    );
+    const reader = { Authorization: `Bearer ${tokens[0]}` };
+    for (const productId of [1, 2, 3, 4, 5]) {
+      await fetch(`${apiUrl}/api/v1/cart/items`, {
+        method: 'POST',
+        headers: { ...reader, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ product_id: productId, quantity: 2 }),
+      });
     }
+    const routes = {
+      '/catalog': ['/api/v1/products', {}],
+      '/product': ['/api/v1/products/1', {}],
+      '/cart': ['/api/v1/cart', reader],
+      '/health': ['/health', {}],
+    } as const;
+    const payloads: Record<string, string> = {};
+    for (const [path, [route, headers]] of Object.entries(routes)) {
+      payloads[path] = await (await fetch(`${apiUrl}${route}`, { headers })).text();
+    }
+    const baselineServer = launch(['bench/baseline-server.ts', JSON.stringify(payloads)], env);
+    const { port: baselinePort } = JSON.parse(await baselineServer.line) as { port: number };
+    const targets = { '/catalog': 0.4, '/product': 0.4, '/cart': 0.3, '/health': 0.6 } as const;
+    for (const [path, [route, headers]] of Object.entries(routes)) {
+      const base = await loadRun([
+        'http',
+        `http://127.0.0.1:${baselinePort}${path}`,
+        String(seconds),
+        String(connections),
+      ]);
+      const platform = await loadRun([
+        'http',
+        `${apiUrl}${route}`,
+        String(seconds),
+        String(connections),
+        JSON.stringify(headers),
+      ]);
+      compare(`GET ${route}`, platform, base, { ratio: targets[path as keyof typeof targets] });
+    }
+    baselineServer.child.kill('SIGTERM');
+
+    // Checkouts against the no-op workflow of the same shape, same concurrency, same Temporal.
+    const noop = await loadRun([
+      'noop',
+      temporal.address,
+      'bench-noop',
+      String(seconds),
+      String(checkoutConcurrency),
+    ]);
+    const checkout = await loadRun([
+      'checkout',
+      apiUrl,
+      String(seconds),
+      String(checkoutConcurrency),
+      JSON.stringify(tokens.slice(1)),
+    ]);
+    compare(`POST /api/v1/checkout (${checkoutConcurrency} concurrent)`, checkout, noop, {
+      ratio: 0.8,
+      p50Ratio: 1.5,
+    });
+
+    // Reservations: one hot product for everyone against a product per checkout.
+    const inventory = createInventoryService({ db: database.db, clock: systemClock });
+    const spread = await Promise.all(
+      Array.from({ length: 16 }, async (_, i) => {
+        const [row] = await database.db.execute<{ id: string }>(sql`
+          with p as (insert into products (name, price_cents) values (${`Bench ${i}`}, 100) returning id)
+          insert into inventory (product_id, on_hand) select id, 10000000 from p returning product_id as id`);
+        return Number(row?.id);
+      }),
+    );
+    const uncontended = await reservationCycles(inventory, (slot) => [spread[slot] as number]);
+    const hot = await reservationCycles(inventory, () => [4]);
+    compare('reserve+release, 16 concurrent, one hot product', hot, uncontended, { ratio: 0.5 });
+
+    const memory = { apiRssMiB: rssOf(api.child.pid), workerRssMiB: rssOf(worker.child.pid) };
+    report(memory);
+    if (values.json) writeFileSync(values.json, `${JSON.stringify({ comparisons, memory }, null, 2)}\n`);
+    const failures = comparisons.filter((entry) => entry.figures.errors > 0);
+    if (failures.length > 0)
+      throw new Error(`errors during ${failures.map((entry) => entry.scenario).join(', ')}`);
   } finally {
+    for (const child of children) child.kill('SIGTERM');
     await database.close();
-    await redisServer?.stop();
-    await pg?.stop();
+    await Promise.allSettled([temporal.stop(), redis?.stop(), pg.stop()]);
     rmSync(runDir, { recursive: true, force: true });
   }
-  report();
 }
 
-async function startServer(database: Database, redisUrl: string | undefined) {
-  const redis = redisUrl ? createRedisClient(redisUrl, logger, 'commerce-bench') : undefined;
-  const metrics = createMetricsRegistry();
-  const services = createServices({
-    db: database.db,
-    redis,
-    logger,
-    metrics,
-    clock: systemClock,
-    cart: { cacheTtlMs: 15 * 60_000, cacheJitterMs: 5 * 60_000 },
-    payments: { failureRate: 0 },
-  });
-  const app = createApp({
-    logger,
-    auth: { secret: BENCH_JWT_SECRET, maxAgeMs: 24 * 3_600_000 },
-    requestTimeoutMs: 30_000,
-    metrics,
-    readiness: {},
-    services,
-    checkout: { saga: checkoutSagaUnavailable(), waitMs: 0, webhookSecret: BENCH_WEBHOOK_SECRET },
-    orderLifecycle: orderLifecycleUnavailable(),
-  });
-  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    services,
-    close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await redis?.quit();
-    },
-  };
-}
-
-async function load(name: string, url: string, headers: Record<string, string> = {}): Promise<void> {
-  const result = await autocannon({ url, connections, duration: seconds, headers, workers: 1 });
-  const figures = {
-    name,
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.non2xx,
-  };
-  results.push(figures);
+function report(memory: { apiRssMiB: number; workerRssMiB: number }): void {
   console.log(
-    `${name}: ${figures.rps.toFixed(0)} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms, errors ${figures.errors}`,
+    `\nMachine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   );
-}
-
-/** Checkouts racing for one product: throughput of reserve+release and proof nothing oversold. */
-async function reservations(services: ReturnType<typeof createServices>): Promise<void> {
-  const { inventory } = services;
-  await inventory.setOnHand(4, 1_000);
-  const deadline = Date.now() + seconds * 1000;
-  let ops = 0;
-  let refused = 0;
-  const worker = async () => {
-    while (Date.now() < deadline) {
-      const checkoutId = newId();
-      try {
-        await inventory.reserve(
-          checkoutId,
-          [
-            { productId: 4, quantity: 3 },
-            { productId: 2, quantity: 1 },
-          ],
-          60_000,
-        );
-        await inventory.release(checkoutId);
-        ops++;
-      } catch {
-        refused++;
-      }
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: 16 }, worker));
-  const elapsed = (performance.now() - started) / 1000;
-  const stock = await inventory.getStock(4);
-  const rps = ops / elapsed;
-  results.push({
-    name: 'reserve+release, 16 concurrent, hot product',
-    rps,
-    p50: Number.NaN,
-    p99: Number.NaN,
-    errors: refused,
-  });
   console.log(
-    `reserve+release (16 concurrent checkouts, one hot product): ${rps.toFixed(0)} cycles/s, refused ${refused}, reserved after: ${stock.reserved}`,
+    `Run: ${seconds} s per scenario, ${connections} connections for reads, ${checkoutConcurrency} concurrent checkouts\n`,
   );
-  if (stock.reserved !== 0) throw new Error(`stock leaked: ${stock.reserved} still reserved`);
-}
-
-function report(): void {
-  const find = (prefix: string) => results.find((r) => r.name.startsWith(prefix));
-  const cached = find('GET /api/v1/cart (Redis');
-  const uncached = find('GET /api/v1/cart (Postgres');
-  const catalog = find('GET /api/v1/products (');
-  console.log('\nSummary');
   console.table(
-    results.map((r) => ({
-      scenario: r.name,
-      'req/s': Math.round(r.rps),
-      'p50 ms': Number.isNaN(r.p50) ? '' : r.p50,
-      'p99 ms': Number.isNaN(r.p99) ? '' : r.p99,
-      errors: r.errors,
+    comparisons.map((entry) => ({
+      scenario: entry.scenario,
+      'per s': Math.round(entry.figures.rps),
+      'baseline per s': Math.round(entry.baseline.rps),
+      ratio: `${entry.ratio.toFixed(2)}x`,
+      'target ratio': entry.target?.ratio ? `>= ${entry.target.ratio}x` : '',
+      'p50 ms': entry.figures.p50.toFixed(1),
+      'baseline p50 ms': entry.baseline.p50.toFixed(1),
+      'p99 ms': entry.figures.p99.toFixed(1),
+      'baseline p99 ms': entry.baseline.p99.toFixed(1),
+      met: met(entry) ? 'yes' : 'NO',
     })),
   );
-  if (cached && uncached) {
-    console.log(`cart read, cache / no cache throughput ratio: ${(cached.rps / uncached.rps).toFixed(2)}x`);
-  }
-  console.log('Targets from the original plan (informational):');
-  if (catalog)
-    console.log(
-      `  catalog reads > 1000 req/s: ${catalog.rps.toFixed(0)} ${catalog.rps > 1000 ? 'met' : 'NOT met'}`,
-    );
-  if (cached)
-    console.log(
-      `  cache-hit cart reads p99 < 200 ms: ${cached.p99} ms ${cached.p99 < 200 ? 'met' : 'NOT met'}`,
-    );
-  if (cacheHitRate !== undefined) {
-    const percent = (cacheHitRate * 100).toFixed(1);
-    console.log(
-      `  Redis hit rate on repeated cart reads > 80%: ${percent}% ${cacheHitRate > 0.8 ? 'met' : 'NOT met'}`,
-    );
-  }
+  console.log(
+    `RSS after the run: API ${memory.apiRssMiB.toFixed(0)} MiB, worker ${memory.workerRssMiB.toFixed(0)} MiB`,
+  );
+}
+
+function met(entry: Comparison): boolean {
+  const ratioOk = entry.target?.ratio === undefined || entry.ratio >= entry.target.ratio;
+  const p50Ok =
+    entry.target?.p50Ratio === undefined || entry.figures.p50 <= entry.target.p50Ratio * entry.baseline.p50;
+  return ratioOk && p50Ok;
 }
 
 main().catch((error: unknown) => {
   console.error(error);
+  for (const child of children) child.kill('SIGKILL');
   process.exit(1);
 });
