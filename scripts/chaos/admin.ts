@@ -69,7 +69,7 @@ export async function runAdmin(deps: AdminDeps): Promise<void> {
         });
       }
     }
-    if (Date.now() - lastRestock > 6_000) {
+    if (Date.now() - lastRestock > 5_000) {
       lastRestock = Date.now();
       const productId = deps.restockable[Math.floor(random() * deps.restockable.length)] as number;
       const stock = await call('GET', `/api/v1/inventory/${productId}`);

@@ -144,7 +144,7 @@ async function main(): Promise<number> {
   const plentiful = [await create('Pen', 199, 5_000), await create('Notebook', 450, 5_000)];
   const discontinued = await create('Fad', 999, 500);
   const catalog = [
-    ...scarce.map((id) => ({ id, weight: 14 })),
+    ...scarce.map((id) => ({ id, weight: 10 })),
     ...plentiful.map((id) => ({ id, weight: 12 })),
     { id: discontinued, weight: 6 },
     ...[1, 2, 3, 4, 5].map((id) => ({ id, weight: 3 })),
