@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { findOrInstallSchemathesis, type SchemathesisTools } from '../../scripts/provision/schemathesis.js';
 import { adminToken, TEST_WEBHOOK_SECRET, userToken } from '../support/app.js';
-import { type CheckoutStack, checkoutBody, startCheckoutStack } from '../support/checkout.js';
+import { type CheckoutStack, checkoutBody, type Shopper, startCheckoutStack } from '../support/checkout.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { connectTestRedis, userIdSource } from '../support/redis.js';
 import { createTemporalTestContext, type TemporalTestContext } from '../support/temporal.js';
@@ -22,13 +22,15 @@ import { createTemporalTestContext, type TemporalTestContext } from '../support/
  * Postgres, Redis and the checkout and order workflows on the Temporal test server.
  *
  * Bounded here (CONTRACT_MAX_EXAMPLES per operation, default 10); `npm run test:contract` runs
- * it at full size. CONTRACT_SEED replays a run.
+ * it at full size. CONTRACT_SEED replays a run; CONTRACT_REPORT_DIR keeps a HAR and a JUnit report.
  */
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..', '..');
 const MAX_EXAMPLES = Number(process.env.CONTRACT_MAX_EXAMPLES ?? 10);
 const SEED = process.env.CONTRACT_SEED;
+/** Where to keep a HAR of every request and answer, and a JUnit report, for a closer look. */
+const REPORT_DIR = process.env.CONTRACT_REPORT_DIR;
 // A run takes under a second per example (all 25 operations together); this leaves ample room.
 const RUN_TIMEOUT_MS = Math.max(240_000, MAX_EXAMPLES * 3_000);
 
@@ -70,24 +72,30 @@ afterAll(async () => {
 interface Seed {
   tokens: Record<'alice' | 'bob' | 'admin', string>;
   orders: string[];
+  shipments: string[];
   checkouts: string[];
 }
 
 /**
- * Two shoppers and an admin. Alice has a completed order, a checkout awaiting 3-D Secure and a
- * cart, so reads, moves, cancels and webhooks meet real objects (their ids are offered to
- * schemathesis alongside the ones it makes up); bob has nothing of his own.
+ * Two shoppers and an admin, and objects for them to meet (their ids are offered to schemathesis
+ * alongside the ones it makes up): alice has a completed order, a checkout awaiting 3-D Secure
+ * and a cart; bob has the order the admin ships and delivers, out of reach of alice's cancels.
  */
 async function seed(): Promise<Seed> {
-  const alice = await stack.shopper(nextUser());
+  const [alice, bob] = [await stack.shopper(nextUser()), await stack.shopper(nextUser())];
   const { product } = await stack.services.catalog.create({
     name: 'Contract item',
     priceCents: 1250,
     stock: 1000,
   });
-  await alice.add(product.id, 1);
-  const placed = await checkoutBody(await alice.checkout({}, { 'Idempotency-Key': 'contract-order' }));
-  expect(placed.status).toBe('COMPLETED');
+  const order = async (shopper: Shopper, key: string) => {
+    await shopper.add(product.id, 1);
+    const placed = await checkoutBody(await shopper.checkout({}, { 'Idempotency-Key': key }));
+    expect(placed.status).toBe('COMPLETED');
+    return placed;
+  };
+  const placed = await order(alice, 'contract-order');
+  const shipment = await order(bob, 'contract-shipment');
   await alice.add(product.id, 2);
   const pending = await checkoutBody(
     await alice.checkout(
@@ -95,20 +103,22 @@ async function seed(): Promise<Seed> {
       { 'Idempotency-Key': 'contract-3ds', Prefer: 'respond-async' },
     ),
   );
+  expect(pending.status).not.toBe('FAILED');
   await alice.add(product.id, 3);
   return {
     tokens: {
       alice: await userToken(alice.userId),
-      bob: await userToken(nextUser()),
+      bob: await userToken(bob.userId),
       admin: await adminToken(nextUser()),
     },
     orders: [placed.order_id as string],
+    shipments: [shipment.order_id as string],
     checkouts: [placed.checkout_id, pending.checkout_id],
   };
 }
 
 /** The committed settings plus this run's identities and known ids. */
-function writeConfig({ tokens, orders, checkouts }: Seed): string {
+function writeConfig({ tokens, orders, shipments, checkouts }: Seed): string {
   const authFile = join(workDir, 'auth.json');
   writeFileSync(
     authFile,
@@ -130,6 +140,8 @@ function writeConfig({ tokens, orders, checkouts }: Seed): string {
       'peers = ["alice", "bob"]',
       '[dictionaries.orders]',
       `values = ${JSON.stringify(orders)}`,
+      '[dictionaries.shipments]',
+      `values = ${JSON.stringify(shipments)}`,
       '[dictionaries.checkouts]',
       `values = ${JSON.stringify(checkouts)}`,
       '',
@@ -198,10 +210,16 @@ it(
         '--output-sanitize',
         'false',
         ...(SEED ? ['--seed', SEED] : []),
+        ...(REPORT_DIR ? ['--report', 'har,junit', '--report-dir', REPORT_DIR] : []),
       ],
       { CONTRACT_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET, SCHEMATHESIS_HOOKS: join(HERE, 'hooks.py') },
     );
-    console.log(`[contract] schemathesis finished in ${Date.now() - started} ms (exit ${code})`);
+    // Warnings (operations that could not be reached) and the summary, also when all passed.
+    const tail = ['== WARNINGS ==', '== SUMMARY ==']
+      .map((title) => output.lastIndexOf(title))
+      .find((at) => at >= 0);
+    const summary = output.slice(Math.max(0, (tail ?? 0) - 40));
+    console.log(`[contract] schemathesis finished in ${Date.now() - started} ms (exit ${code})\n${summary}`);
     expect(code, `schemathesis reported failures:\n${output}`).toBe(0);
   },
   RUN_TIMEOUT_MS + 30_000,
