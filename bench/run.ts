@@ -31,6 +31,10 @@ import { createInventoryService, type InventoryService } from '../services/inven
  *   npm run bench -- --seconds 10      longer runs
  *   npm run bench -- --ci              a seconds-long run that only checks the bench still works
  *   --json <file>                      also write the figures as JSON
+ *   --only <scenario>                  catalog, product, cart, health (or reads: all four), checkout,
+ *                                      reservations; repeatable
+ *   --profile <dir>                    write V8 CPU profiles of the API and the worker to <dir>/api, <dir>/worker
+ *                                      (open them in Chrome DevTools; docs/performance.md)
  */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const exec = promisify(execFile);
@@ -41,8 +45,16 @@ const { values } = parseArgs({
     'checkout-concurrency': { type: 'string', default: '8' },
     ci: { type: 'boolean', default: false },
     json: { type: 'string' },
+    only: { type: 'string', multiple: true },
+    profile: { type: 'string' },
   },
 });
+const READS = ['catalog', 'product', 'cart', 'health'];
+const scenarios = new Set(
+  (values.only ?? ['reads', 'checkout', 'reservations']).flatMap((name) =>
+    name === 'reads' ? READS : [name],
+  ),
+);
 const seconds = values.ci ? 1 : Number(values.seconds);
 const connections = values.ci ? 4 : Number(values.connections);
 const checkoutConcurrency = values.ci ? 2 : Number(values['checkout-concurrency']);
@@ -69,12 +81,16 @@ const comparisons: Comparison[] = [];
 const children: ChildProcess[] = [];
 const log = (message: string) => console.error(`[bench] ${message}`);
 
+/** How much of a process's output the bench keeps (for its error messages); access logs are read and dropped. */
+const OUTPUT_TAIL = 64 * 1024;
+
 /** A long-running process of the run; stopped at the end, killed if the bench dies. */
 function launch(
   args: string[],
   env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
 ): { child: ChildProcess; output: () => string; line: Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,12 +99,12 @@ function launch(
   let output = '';
   const line = new Promise<string>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
+      output = (output + chunk.toString()).slice(-OUTPUT_TAIL);
       const first = output.split('\n').find((text) => text.trim().startsWith('{') || text.trim() === 'ready');
       if (first) resolve(first.trim());
     });
     child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
+      output = (output + chunk.toString()).slice(-OUTPUT_TAIL);
     });
     child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}):\n${output.slice(-3000)}`)));
   });
@@ -217,14 +233,19 @@ async function main(): Promise<void> {
       HTTP_HOST: '127.0.0.1',
       JWT_SECRET: jwtSecret,
       PAYMENT_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
+      // Off, as API.md has it for benchmarks: one client at thousands of requests a second.
       RATE_LIMIT_RPS: '0',
-      LOG_LEVEL: 'warn',
+      // An access log line per request, as in production.
+      LOG_LEVEL: 'info',
       WORKER_METRICS_PORT: '0',
       CHECKOUT_WAIT_MS: '30000',
       REQUEST_TIMEOUT: '60s',
     };
-    const api = launch(['api/server.ts'], env);
-    const worker = launch(['workers/main.ts'], env);
+    const profileDir = values.profile;
+    const profiling = (name: string) =>
+      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];
+    const api = launch(['api/server.ts'], env, profiling('api'));
+    const worker = launch(['workers/main.ts'], env, profiling('worker'));
     const noopWorker = launch(['bench/noop-worker.ts', temporal.address, 'bench-noop'], env);
     await waitFor('the API', async () => (await fetch(`${apiUrl}/health`)).ok);
     await Promise.race([
@@ -237,84 +258,91 @@ async function main(): Promise<void> {
       60_000,
     );
 
-    // Reads: the platform against a bare Hono app answering the very same bytes.
     const tokens = await Promise.all(
       Array.from({ length: Math.max(checkoutConcurrency, 1) + 1 }, (_, i) =>
         signToken(jwtSecret, { userId: 1000 + i }),
       ),
     );
-    const reader = { Authorization: `Bearer ${tokens[0]}` };
-    for (const productId of [1, 2, 3, 4, 5]) {
-      await fetch(`${apiUrl}/api/v1/cart/items`, {
-        method: 'POST',
-        headers: { ...reader, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ product_id: productId, quantity: 2 }),
-      });
+    // Reads: the platform against a bare Hono app answering the very same bytes.
+    if (READS.some((name) => scenarios.has(name))) {
+      const reader = { Authorization: `Bearer ${tokens[0]}` };
+      for (const productId of [1, 2, 3, 4, 5]) {
+        await fetch(`${apiUrl}/api/v1/cart/items`, {
+          method: 'POST',
+          headers: { ...reader, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ product_id: productId, quantity: 2 }),
+        });
+      }
+      const routes = {
+        '/catalog': ['/api/v1/products', {}],
+        '/product': ['/api/v1/products/1', {}],
+        '/cart': ['/api/v1/cart', reader],
+        '/health': ['/health', {}],
+      } as const;
+      const payloads: Record<string, string> = {};
+      for (const [path, [route, headers]] of Object.entries(routes)) {
+        payloads[path] = await (await fetch(`${apiUrl}${route}`, { headers })).text();
+      }
+      const baselineServer = launch(['bench/baseline-server.ts', JSON.stringify(payloads)], env);
+      const { port: baselinePort } = JSON.parse(await baselineServer.line) as { port: number };
+      const targets = { '/catalog': 0.4, '/product': 0.4, '/cart': 0.3, '/health': 0.6 } as const;
+      for (const [path, [route, headers]] of Object.entries(routes)) {
+        if (!scenarios.has(path.slice(1))) continue;
+        const base = await loadRun([
+          'http',
+          `http://127.0.0.1:${baselinePort}${path}`,
+          String(seconds),
+          String(connections),
+        ]);
+        const platform = await loadRun([
+          'http',
+          `${apiUrl}${route}`,
+          String(seconds),
+          String(connections),
+          JSON.stringify(headers),
+        ]);
+        compare(`GET ${route}`, platform, base, { ratio: targets[path as keyof typeof targets] });
+      }
+      baselineServer.child.kill('SIGTERM');
     }
-    const routes = {
-      '/catalog': ['/api/v1/products', {}],
-      '/product': ['/api/v1/products/1', {}],
-      '/cart': ['/api/v1/cart', reader],
-      '/health': ['/health', {}],
-    } as const;
-    const payloads: Record<string, string> = {};
-    for (const [path, [route, headers]] of Object.entries(routes)) {
-      payloads[path] = await (await fetch(`${apiUrl}${route}`, { headers })).text();
-    }
-    const baselineServer = launch(['bench/baseline-server.ts', JSON.stringify(payloads)], env);
-    const { port: baselinePort } = JSON.parse(await baselineServer.line) as { port: number };
-    const targets = { '/catalog': 0.4, '/product': 0.4, '/cart': 0.3, '/health': 0.6 } as const;
-    for (const [path, [route, headers]] of Object.entries(routes)) {
-      const base = await loadRun([
-        'http',
-        `http://127.0.0.1:${baselinePort}${path}`,
-        String(seconds),
-        String(connections),
-      ]);
-      const platform = await loadRun([
-        'http',
-        `${apiUrl}${route}`,
-        String(seconds),
-        String(connections),
-        JSON.stringify(headers),
-      ]);
-      compare(`GET ${route}`, platform, base, { ratio: targets[path as keyof typeof targets] });
-    }
-    baselineServer.child.kill('SIGTERM');
 
     // Checkouts against the no-op workflow of the same shape, same concurrency, same Temporal.
-    const noop = await loadRun([
-      'noop',
-      temporal.address,
-      'bench-noop',
-      String(seconds),
-      String(checkoutConcurrency),
-    ]);
-    const checkout = await loadRun([
-      'checkout',
-      apiUrl,
-      String(seconds),
-      String(checkoutConcurrency),
-      JSON.stringify(tokens.slice(1)),
-    ]);
-    compare(`POST /api/v1/checkout (${checkoutConcurrency} concurrent)`, checkout, noop, {
-      ratio: 0.8,
-      p50Ratio: 1.5,
-    });
+    if (scenarios.has('checkout')) {
+      const noop = await loadRun([
+        'noop',
+        temporal.address,
+        'bench-noop',
+        String(seconds),
+        String(checkoutConcurrency),
+      ]);
+      const checkout = await loadRun([
+        'checkout',
+        apiUrl,
+        String(seconds),
+        String(checkoutConcurrency),
+        JSON.stringify(tokens.slice(1)),
+      ]);
+      compare(`POST /api/v1/checkout (${checkoutConcurrency} concurrent)`, checkout, noop, {
+        ratio: 0.8,
+        p50Ratio: 1.5,
+      });
+    }
 
     // Reservations: one hot product for everyone against a product per checkout.
-    const inventory = createInventoryService({ db: database.db, clock: systemClock });
-    const spread = await Promise.all(
-      Array.from({ length: 16 }, async (_, i) => {
-        const [row] = await database.db.execute<{ id: string }>(sql`
+    if (scenarios.has('reservations')) {
+      const inventory = createInventoryService({ db: database.db, clock: systemClock });
+      const spread = await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          const [row] = await database.db.execute<{ id: string }>(sql`
           with p as (insert into products (name, price_cents) values (${`Bench ${i}`}, 100) returning id)
           insert into inventory (product_id, on_hand) select id, 10000000 from p returning product_id as id`);
-        return Number(row?.id);
-      }),
-    );
-    const uncontended = await reservationCycles(inventory, (slot) => [spread[slot] as number]);
-    const hot = await reservationCycles(inventory, () => [4]);
-    compare('reserve+release, 16 concurrent, one hot product', hot, uncontended, { ratio: 0.5 });
+          return Number(row?.id);
+        }),
+      );
+      const uncontended = await reservationCycles(inventory, (slot) => [spread[slot] as number]);
+      const hot = await reservationCycles(inventory, () => [4]);
+      compare('reserve+release, 16 concurrent, one hot product', hot, uncontended, { ratio: 0.5 });
+    }
 
     const memory = { apiRssMiB: rssOf(api.child.pid), workerRssMiB: rssOf(worker.child.pid) };
     report(memory);
@@ -323,7 +351,21 @@ async function main(): Promise<void> {
     if (failures.length > 0)
       throw new Error(`errors during ${failures.map((entry) => entry.scenario).join(', ')}`);
   } finally {
-    for (const child of children) child.kill('SIGTERM');
+    // Gracefully, so that profiles (--profile) are written on the way out.
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const forced = setTimeout(() => child.kill('SIGKILL'), 20_000);
+            child.once('exit', () => {
+              clearTimeout(forced);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
     await database.close();
     await Promise.allSettled([temporal.stop(), redis?.stop(), pg.stop()]);
     rmSync(runDir, { recursive: true, force: true });
