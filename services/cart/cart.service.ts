@@ -1,7 +1,8 @@
 import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Db, DbOrTx, Tx } from '../../db/client.js';
-import { cartItems, carts, products } from '../../db/schema.js';
+import { cartItems, carts } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
+import { createBatchLoader } from '../../lib/coalesce.js';
 import { AppError, isAppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/logger.js';
@@ -15,7 +16,6 @@ import {
   type CartRecord,
   type CartView,
   emptyCartRecord,
-  type LinePrice,
   MAX_DISTINCT_LINES,
   sortLines,
 } from './cart.model.js';
@@ -86,44 +86,23 @@ export async function readCartRecord(executor: DbOrTx, userId: number): Promise<
   };
 }
 
-/**
- * The prices of a cart's products and the cart's current version (0: no cart), in one statement:
- * confirming a cached cart against Postgres costs no round trip beyond the pricing every view needs.
- */
-async function readPrices(
-  executor: DbOrTx,
-  userId: number,
-  productIds: readonly number[],
-): Promise<{ version: number; prices: Map<number, LinePrice> }> {
-  if (productIds.length === 0) {
-    const [row] = await executor
-      .select({ version: carts.version })
-      .from(carts)
-      .where(eq(carts.userId, userId));
-    return { version: row?.version ?? 0, prices: new Map() };
-  }
-  const rows = await executor
-    .select({
-      id: products.id,
-      name: products.name,
-      priceCents: products.priceCents,
-      deletedAt: products.deletedAt,
-      cartVersion:
-        sql<number>`coalesce((select ${carts.version} from ${carts} where ${carts.userId} = ${userId}), 0)`.mapWith(
-          Number,
-        ),
-    })
-    .from(products)
-    .where(inArray(products.id, [...new Set(productIds)]));
-  // Products are never hard-deleted; without a row there is no version, and -1 matches none.
-  return { version: rows[0]?.cartVersion ?? -1, prices: new Map(rows.map((row) => [row.id, row])) };
-}
-
 /** Carts: Postgres is the truth; the optional cache only ever serves what Postgres last committed. */
 export function createCartService({ db, catalog, cache, clock, logger }: CartServiceDeps) {
+  /**
+   * Carts' current versions (0: no cart), read coalesced like the catalog (lib/coalesce.ts): the
+   * confirmations of concurrent cached reads share one statement sent after each of them began.
+   */
+  const cartVersions = createBatchLoader(async (userIds: number[]) => {
+    const rows = await db
+      .select({ userId: carts.userId, version: carts.version })
+      .from(carts)
+      .where(inArray(carts.userId, userIds));
+    return new Map(rows.map((row) => [row.userId, row.version]));
+  });
+
+  /** Prices are the catalog's current ones: its coalesced reads, never a copy kept with the cart. */
   async function view(record: CartRecord): Promise<CartView> {
-    const { prices } = await readPrices(db, record.userId, productIdsOf(record));
-    return buildCartView(record, prices, clock.now());
+    return buildCartView(record, await catalog.getMany(productIdsOf(record)), clock.now());
   }
 
   /**
@@ -182,7 +161,11 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
       if (readHere) return view(record);
       // From Redis or another caller's read: served only if Postgres, read after this request
       // began, still has its version. Nothing Redis lost, kept or missed can make it stale.
-      const { version, prices } = await readPrices(db, userId, productIdsOf(record));
+      const [versions, prices] = await Promise.all([
+        cartVersions.load([userId]),
+        catalog.getMany(productIdsOf(record)),
+      ]);
+      const version = versions.get(userId) ?? 0;
       if (version === record.version) return buildCartView(record, prices, clock.now());
       await cache.discard(userId, version);
       return view(await readCartRecord(db, userId));

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, gte, ilike, inArray, isNull, lte, or, type SQL, sql }
 import type { Db, DbOrTx } from '../../db/client.js';
 import { PG, pgErrorCode } from '../../db/client.js';
 import { inventory, products } from '../../db/schema.js';
+import { createBatchLoader, createCoalescer } from '../../lib/coalesce.js';
 import { AppError } from '../../lib/errors.js';
 import { DEFAULT_CURRENCY } from '../../lib/money.js';
 
@@ -78,47 +79,63 @@ function likePattern(text: string): string {
 
 export type CatalogService = ReturnType<typeof createCatalogService>;
 
-/** Products and their availability. Reads never return soft-deleted products unless asked. */
+/**
+ * Products and their availability. Reads never return soft-deleted products unless asked.
+ *
+ * Reads outside a transaction are coalesced (lib/coalesce.ts): concurrent reads of products by id
+ * (product pages, cart prices, checkout snapshots) share one statement, and concurrent reads of
+ * the same page share one, always a statement sent after the read arrived. So every read is as
+ * fresh as Postgres, on every replica, and a busy catalog costs Postgres one statement per round
+ * trip instead of one per request. What reads return is shared by the readers of a statement:
+ * it is frozen, and callers may memoise work on it by identity (the routes memoise its JSON).
+ */
 export function createCatalogService({ db }: { db: Db }) {
   const selectProducts = (executor: DbOrTx = db) =>
     executor.select(productColumns).from(products).leftJoin(inventory, eq(inventory.productId, products.id));
 
-  async function findLive(id: number, executor: DbOrTx = db): Promise<Product | undefined> {
-    const [row] = await selectProducts(executor).where(and(eq(products.id, id), isNull(products.deletedAt)));
-    return row;
+  const productsById = createBatchLoader(async (ids: number[]) => {
+    const rows = await selectProducts().where(inArray(products.id, ids));
+    return new Map(rows.map((row) => [row.id, Object.freeze(row)]));
+  });
+  const pages = createCoalescer((key: string) => readPage(JSON.parse(key) as ListProductsQuery));
+
+  async function readPage(query: ListProductsQuery): Promise<ProductPage> {
+    const conditions: SQL[] = [isNull(products.deletedAt)];
+    if (query.afterId !== undefined) conditions.push(gt(products.id, query.afterId));
+    if (query.q) {
+      const pattern = likePattern(query.q);
+      const match = or(ilike(products.name, pattern), ilike(products.description, pattern));
+      if (match) conditions.push(match);
+    }
+    if (query.minPriceCents !== undefined) conditions.push(gte(products.priceCents, query.minPriceCents));
+    if (query.maxPriceCents !== undefined) conditions.push(lte(products.priceCents, query.maxPriceCents));
+    const rows = await selectProducts()
+      .where(and(...conditions))
+      .orderBy(asc(products.id))
+      .limit(query.limit + 1);
+    const page = rows.slice(0, query.limit).map((row) => Object.freeze(row));
+    const last = page.at(-1);
+    return Object.freeze({ products: page, nextAfterId: rows.length > query.limit && last ? last.id : null });
   }
 
   return {
     /** One page of live products ordered by id, filtered by text and price. */
-    async list(query: ListProductsQuery): Promise<ProductPage> {
-      const conditions: SQL[] = [isNull(products.deletedAt)];
-      if (query.afterId !== undefined) conditions.push(gt(products.id, query.afterId));
-      if (query.q) {
-        const pattern = likePattern(query.q);
-        const match = or(ilike(products.name, pattern), ilike(products.description, pattern));
-        if (match) conditions.push(match);
-      }
-      if (query.minPriceCents !== undefined) conditions.push(gte(products.priceCents, query.minPriceCents));
-      if (query.maxPriceCents !== undefined) conditions.push(lte(products.priceCents, query.maxPriceCents));
-      const rows = await selectProducts()
-        .where(and(...conditions))
-        .orderBy(asc(products.id))
-        .limit(query.limit + 1);
-      const page = rows.slice(0, query.limit);
-      const last = page.at(-1);
-      return { products: page, nextAfterId: rows.length > query.limit && last ? last.id : null };
+    list(query: ListProductsQuery): Promise<ProductPage> {
+      const { limit, afterId, q, minPriceCents, maxPriceCents } = query;
+      return pages.run(JSON.stringify({ limit, afterId, q, minPriceCents, maxPriceCents }));
     },
 
     /** A live product; not_found when unknown or deleted. */
     async get(id: number): Promise<Product> {
-      const product = await findLive(id);
-      if (!product) throw new AppError('not_found', `product ${id} not found`);
+      const product = (await productsById.load([id])).get(id);
+      if (!product || product.deletedAt !== null) throw new AppError('not_found', `product ${id} not found`);
       return product;
     },
 
     /** Products by id, deleted ones included (carts and orders still show them). */
-    async getMany(ids: readonly number[], executor: DbOrTx = db): Promise<Map<number, Product>> {
+    async getMany(ids: readonly number[], executor?: DbOrTx): Promise<Map<number, Product>> {
       if (ids.length === 0) return new Map();
+      if (!executor) return productsById.load(ids);
       const rows = await selectProducts(executor).where(inArray(products.id, [...new Set(ids)]));
       return new Map(rows.map((row) => [row.id, row]));
     },
