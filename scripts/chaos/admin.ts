@@ -8,7 +8,7 @@ export interface AdminDeps {
   journal: Journal;
   random: () => number;
   orders: OrderBook;
-  /** Products the warehouse restocks now and then. */
+  /** Products the warehouse restocks when they run low. */
   restockable: number[];
   /** A product withdrawn from sale half way through (its carts then fail `product_unavailable`). */
   discontinued: number;
@@ -18,7 +18,7 @@ export interface AdminDeps {
 
 /**
  * The shop's staff during the run: ships and delivers orders (racing shoppers who cancel them),
- * restocks the scarce products and withdraws one product from sale. Ship and deliver answers go
+ * restocks the scarce products when they run low and withdraws one product from sale. Ship and deliver answers go
  * to the journal; restocks are checked from the stock ledger.
  */
 export async function runAdmin(deps: AdminDeps): Promise<void> {
@@ -69,13 +69,13 @@ export async function runAdmin(deps: AdminDeps): Promise<void> {
         });
       }
     }
-    if (Date.now() - lastRestock > 5_000) {
+    if (Date.now() - lastRestock > 3_000) {
       lastRestock = Date.now();
       const productId = deps.restockable[Math.floor(random() * deps.restockable.length)] as number;
       const stock = await call('GET', `/api/v1/inventory/${productId}`);
-      if (stock?.status === 200) {
+      if (stock?.status === 200 && stock.body.available < 15) {
         await call('PUT', `/api/v1/inventory/${productId}`, {
-          on_hand: stock.body.on_hand + 10 + Math.floor(random() * 20),
+          on_hand: stock.body.on_hand + 20 + Math.floor(random() * 20),
         });
       }
     }

@@ -113,8 +113,10 @@ a 503, following a 202 until the checkout ends and asking again with the same ke
 |---|---|
 ${rows(Object.entries(figures.journal.scenarios).sort((a, b) => b[1] - a[1]))}
 
-The admin ships and delivers orders (racing shoppers who cancel them), restocks the scarce
-products every few seconds and withdraws one product from sale half way through.
+The shop has three scarce products (the admin restocks them when fewer than 15 are left), a
+limited edition of 20 units that sells out for good, two plentiful products, one product the
+admin withdraws from sale half way through, and the seed catalog. The admin also ships and
+delivers orders, racing shoppers who cancel them.
 
 ## Faults
 

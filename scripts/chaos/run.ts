@@ -126,8 +126,9 @@ async function main(): Promise<number> {
   const journal = newJournal();
   const admin = await platform.token(1, true);
 
-  // The shop: scarce products (stock runs out and is restocked), plentiful ones, one that is
-  // withdrawn half way through, and the seed catalog.
+  // The shop: scarce products (restocked when they run low), a limited edition that sells out
+  // for good (its later checkouts fail insufficient_stock), plentiful ones, one withdrawn half
+  // way through, and the seed catalog.
   const create = async (name: string, priceCents: number, stock: number) => {
     const answer = await api.post('/api/v1/products', {
       token: admin,
@@ -141,10 +142,12 @@ async function main(): Promise<number> {
     await create('Vase', 2750, 45),
     await create('Clock', 3999, 60),
   ];
+  const limited = await create('Limited Edition', 12_500, 20);
   const plentiful = [await create('Pen', 199, 5_000), await create('Notebook', 450, 5_000)];
   const discontinued = await create('Fad', 999, 500);
   const catalog = [
     ...scarce.map((id) => ({ id, weight: 10 })),
+    { id: limited, weight: 4 },
     ...plentiful.map((id) => ({ id, weight: 12 })),
     { id: discontinued, weight: 6 },
     ...[1, 2, 3, 4, 5].map((id) => ({ id, weight: 3 })),

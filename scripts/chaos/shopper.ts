@@ -39,7 +39,7 @@ const DECLINING_TOKENS = [
   'tok_incorrectCvc',
 ];
 const DECLINE_REASONS = ['CARD_DECLINED', 'NO_FUNDS', 'CARD_EXPIRED', 'INVALID_CCV'];
-const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED'];
 
 /** Orders the shoppers made, for the admin to ship and deliver. */
 export interface OrderBook {
@@ -139,16 +139,18 @@ export async function runShopper(index: number, deps: ShopperDeps, progress: Pro
     );
   }
 
-  /** Polls the checkout until it has ended; undefined if it did not within the bound. */
-  async function awaitFinal(checkoutId: string): Promise<Json | undefined> {
+  /** Polls the checkout until its status is one of `statuses`; undefined if not within the bound. */
+  async function awaitStatus(checkoutId: string, ...statuses: string[]): Promise<Json | undefined> {
     const giveUpAt = Date.now() + deps.reservationTtlMs + 150_000;
     while (Date.now() < giveUpAt) {
       const answer = await call('GET', `/api/v1/checkout/${checkoutId}`);
-      if (answer.status === 200 && FINAL.has(answer.body.status)) return answer.body;
+      if (answer.status === 200 && statuses.includes(answer.body.status)) return answer.body;
       await sleep(300 + random() * 700);
     }
     return undefined;
   }
+
+  const awaitFinal = (checkoutId: string) => awaitStatus(checkoutId, ...FINAL);
 
   async function webhook(checkoutId: string, event: 'payment.succeeded' | 'payment.failed'): Promise<void> {
     const reason = event === 'payment.failed' ? pick(DECLINE_REASONS) : undefined;
@@ -282,7 +284,13 @@ export async function runShopper(index: number, deps: ShopperDeps, progress: Pro
     }
     if (!checkoutId || first.status === 0 || first.status >= 500) return;
 
-    if (first.status === 202 && first.body.status === 'PAYMENT_PENDING') {
+    // Under a fault the answer may come before the saga reached 3-D Secure: wait for it, as the
+    // provider's redirect would.
+    const pending =
+      first.status === 202 && threeDs && first.body.status !== 'PAYMENT_PENDING'
+        ? (await awaitStatus(checkoutId, 'PAYMENT_PENDING', ...FINAL))?.status
+        : first.body?.status;
+    if (first.status === 202 && pending === 'PAYMENT_PENDING') {
       switch (scenario) {
         case '3ds-confirm':
           await sleep(200 + random() * 1_500);
@@ -301,14 +309,11 @@ export async function runShopper(index: number, deps: ShopperDeps, progress: Pro
           await cancelCheckout(checkoutId);
           if (chance(0.3)) await cancelCheckout(checkoutId);
           break;
-        case 'double-tab': {
-          const other = await submit(`${key}-tab2`, 'tok_visa');
-          if (other.status === 201 || other.status === 202) {
-            // The first one ended in between; nothing more to see.
-          }
+        case 'double-tab':
+          // Refused with 409 checkout_in_progress while the first one waits (the checker holds it to that).
+          await submit(`${key}-tab2`, 'tok_visa');
           await webhook(checkoutId, 'payment.succeeded');
           break;
-        }
         default:
           break;
       }

@@ -283,6 +283,33 @@ export function checkoutSuite(e2e: () => E2E, options: { reservationTtlMs: numbe
       expect(await stockOf(e2e(), product.id)).toMatchObject({ on_hand: 3, reserved: 0 });
     });
 
+    it('snapshots prices at the start and removes exactly the purchased lines (items added meanwhile stay)', async () => {
+      const shop = await newShopper(e2e());
+      const product = await newProduct(e2e(), { name: 'E2E Snapshot', price_cents: 1000, stock: 5 });
+      await shop.add(product.id, 2);
+      const pending = expectCheckout(
+        await shop.checkout('snapshot-1', { payment_token: 'tok_threeDSecure' }),
+        202,
+        'PAYMENT_PENDING',
+      );
+      expect(pending.total_cents).toBe(2000);
+      // While 3-D Secure is pending: the price goes up and the shopper adds something else.
+      const admin = await e2e().adminToken();
+      expectOk(
+        await e2e().api.patch(`/api/v1/products/${product.id}`, {
+          token: admin,
+          json: { price_cents: 1500 },
+        }),
+      );
+      await shop.add(3, 1);
+      expectOk(await deliverWebhook(e2e(), { checkout_id: pending.checkout_id, event: 'payment.succeeded' }));
+      const done = await shop.until(pending.checkout_id, 'COMPLETED', 'FAILED');
+      expect(done).toMatchObject({ status: 'COMPLETED', total_cents: 2000 });
+      const order = await shop.orderUntil(done.order_id, (o) => o.payment.status === 'CAPTURED');
+      expect(order).toMatchObject({ total_cents: 2000, payment: { amount_cents: 2000 } });
+      expect((await shop.cart()).cart.map((line: { product_id: number }) => line.product_id)).toEqual([3]);
+    });
+
     it('3-D Secure refused by webhook: FAILED payment_declined with the reason', async () => {
       const shop = await newShopper(e2e());
       await shop.add(5, 1);

@@ -102,6 +102,10 @@ export function operationsSuite(e2e: () => E2E): void {
         );
         expectProblem(answer, 503, 'service_unavailable');
         expect(answer.headers.get('retry-after')).toBeTruthy();
+        const ready = await e2e().api.get('/ready');
+        expect(ready.status).toBe(503);
+        expect(ready.body).toMatchObject({ status: 'unavailable', checks: { temporal: 'ok' } });
+        expect(ready.body.checks.postgres).not.toBe('ok');
       } finally {
         await held.release();
       }
