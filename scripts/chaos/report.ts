@@ -11,6 +11,8 @@ export interface RunFigures {
   settleMs: number;
   checkMs: number;
   environment: Record<string, string>;
+  /** e.g. "2 cores, load average 5.2 at the end". */
+  machine: string;
   outcomes: Record<string, number>;
   /** HTTP answers to POST /api/v1/checkout, by status and code. */
   answers: Record<string, number>;
@@ -147,7 +149,7 @@ CHAOS FAILED: 24 violation(s), 0 shortfall(s)
 ## The last full run
 
 \`${figures.command}\` (profile \`${figures.profile}\`, seed ${figures.seed}), ${new Date(figures.journal.startedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC,
-on a 2-core machine. Platform configuration: ${Object.entries(figures.environment)
+on ${figures.machine}. Platform configuration: ${Object.entries(figures.environment)
     .map(([k, v]) => `\`${k}=${v}\``)
     .join(', ')}; everything else at its default.
 ${figures.shoppers} shoppers for ${seconds(figures.trafficMs)} of traffic; ${seconds(figures.settleMs)} for the last checkouts to end; the check took ${seconds(figures.checkMs)}; ${seconds(figures.totalMs)} in all.

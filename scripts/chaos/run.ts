@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -282,6 +283,7 @@ async function main(): Promise<number> {
       settleMs,
       checkMs: Date.now() - checkStart,
       environment,
+      machine: `${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)} at the end of the traffic`,
       outcomes: outcomes(ledger),
       answers,
       sessions: progress.sessions,
