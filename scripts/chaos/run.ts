@@ -283,7 +283,7 @@ async function main(): Promise<number> {
       settleMs,
       checkMs: Date.now() - checkStart,
       environment,
-      machine: `${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)} at the end of the traffic`,
+      machine: `${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)} when the check ran`,
       outcomes: outcomes(ledger),
       answers,
       sessions: progress.sessions,
