@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -31,7 +33,48 @@ const signWith = (
   return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET));
 };
 
+function expectSecurityHeaders(headers: Headers): void {
+  expect(headers.get('x-content-type-options')).toBe('nosniff');
+  expect(headers.get('x-frame-options')).toBe('DENY');
+  expect(headers.get('content-security-policy')).toBe("frame-ancestors 'none'");
+  expect(headers.get('referrer-policy')).toBe('no-referrer');
+  expect(headers.get('strict-transport-security')).toMatch(/^max-age=\d+/);
+  expect(headers.get('cache-control')).toBe('no-store');
+  expect(headers.get('x-request-id')).toBeTruthy();
+}
+
 describe('HTTP edge', () => {
+  it('sets the security headers and the request id on every answer served over HTTP', async () => {
+    // Served by @hono/node-server, these go onto Node's response before the handler runs.
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const big = JSON.stringify({ name: 'x', price_cents: 1, description: 'a'.repeat(1024 * 1024) });
+      const token = await adminToken();
+      const answers = [
+        ['/health', {}, 200],
+        ['/api/v1/cart', {}, 401],
+        ['/api/v1/products/0', {}, 400],
+        ['/api/v1/products/999999', {}, 404],
+        ['/api/v1/products/1', { method: 'PUT' }, 405],
+        ['/api/v1/products', jsonRequest('POST', big, bearer(token)), 413],
+      ] as const;
+      for (const [path, init, status] of answers) {
+        const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+          ...init,
+          headers: { ...('headers' in init ? init.headers : {}), 'X-Request-ID': `edge-${status}` },
+        });
+        expect(response.status).toBe(status);
+        expectSecurityHeaders(response.headers);
+        expect(response.headers.get('x-request-id')).toBe(`edge-${status}`);
+        await response.arrayBuffer();
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('answers liveness without dependencies and echoes a request id', async () => {
     const response = await app.request('/health', { headers: { 'X-Request-ID': 'abc-123' } });
     expect(response.status).toBe(200);
@@ -40,11 +83,14 @@ describe('HTTP edge', () => {
   });
 
   it('sends security headers on every answer, and CORS headers only to configured origins', async () => {
-    const response = await app.request('/api/v1/products');
-    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
-    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
-    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    for (const response of [
+      await app.request('/api/v1/cart', { headers: bearer(await userToken(4242)) }),
+      await app.request('/api/v1/cart'),
+      await app.request('/api/v1/nope'),
+    ]) {
+      expectSecurityHeaders(response.headers);
+      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    }
 
     const browserApp = createTestApp({ db, corsOrigins: ['https://shop.example'] }).app;
     const preflight = await browserApp.request('/api/v1/checkout', {

@@ -20,7 +20,7 @@ import { createTemporalProbe } from './temporal-errors.js';
 /** API entrypoint: reads config, opens connections, serves HTTP, drains on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, name: 'api' });
+  const logger = createLogger({ level: config.logLevel, name: 'api', asyncStdout: true });
   const tracing = setupTracing({ serviceName: 'commerce-api', endpoint: config.tracing.otlpEndpoint });
   const secrets = resolveSecrets(config);
   if (!config.database.url)

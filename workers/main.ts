@@ -21,7 +21,7 @@ import { createActivities, createWorkers } from './workers.js';
  */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, name: 'worker' });
+  const logger = createLogger({ level: config.logLevel, name: 'worker', asyncStdout: true });
   const tracing = setupTracing({ serviceName: 'commerce-worker', endpoint: config.tracing.otlpEndpoint });
   if (!config.database.url)
     throw new ConfigError(['DATABASE_URL: required to run the worker on its own (npm start provides one)']);

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from '../../lib/logger.js';
 import type { AppEnv } from '../context.js';
+import { presetHeader } from './security-headers.js';
 
 const ACCEPTABLE = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 /**
  * Echoes a well-formed incoming `X-Request-ID` or generates one, exposes it to handlers
- * and logs, and sets it on every response (errors included).
+ * and logs, and sets it on every response, errors included (`presetHeader`).
  */
 export function requestId(options: { logger: Logger }): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -16,8 +17,7 @@ export function requestId(options: { logger: Logger }): MiddlewareHandler<AppEnv
     c.set('requestId', id);
     c.set('logger', options.logger.child({ request_id: id }));
     c.set('user', undefined);
-    c.header('X-Request-ID', id);
+    presetHeader(c, 'X-Request-ID', id);
     await next();
-    c.res.headers.set('X-Request-ID', id);
   };
 }
