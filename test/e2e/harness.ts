@@ -178,7 +178,9 @@ export function expectProblem(answer: Answer<Json>, status: number, code: string
   expect(typeof body.detail).toBe('string');
   expect(body.error).toBe(body.detail);
   expect(body.request_id).toBe(answer.headers.get('x-request-id'));
-  expect(answer.text).not.toMatch(/\bat .*\.[jt]s:\d|stack|\bselect\b.*\bfrom\b|postgres|ECONN|temporal/i);
+  expect(answer.text).not.toMatch(
+    /\bat .*\.[jt]s:\d|stack|\bselect\b.*\bfrom\b|postgres|ECONN|\btemporal\b|grpc/i,
+  );
   return body;
 }
 
