@@ -111,12 +111,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   );
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
-    onError: (c) =>
-      problemResponse(
-        c as Context<AppEnv>,
-        'payload_too_large',
-        `request body exceeds ${MAX_BODY_BYTES} bytes`,
-      ),
+    onError: (c) => tooLarge(c as Context<AppEnv>),
   });
   // GET and HEAD requests carry no body (the fetch Request has none), and asking for one costs
   // @hono/node-server a full Request object: 70 us of CPU per read (docs/performance.md).
@@ -165,9 +160,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
         headers: { 'Retry-After': '1' },
       });
     }
-    if (error instanceof HTTPException && error.status === 413) {
-      return problemResponse(c, 'payload_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`);
-    }
+    if (error instanceof HTTPException && error.status === 413) return tooLarge(c);
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, 'invalid_request', 'the request could not be read');
     }
@@ -188,6 +181,13 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
 
   return app;
+}
+
+/** 413; the rest of the body is never read, so the connection cannot carry another request. */
+function tooLarge(c: Context<AppEnv>): Response {
+  return problemResponse(c, 'payload_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`, {
+    headers: { Connection: 'close' },
+  });
 }
 
 const UNAVAILABLE_CODES = new Set([
