@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { CatalogService } from '../../services/catalog/catalog.service.js';
+import { ConditionalReadHeaders, cacheableJson, cacheableResponses } from '../cacheable.js';
 import type { Router } from '../route.js';
 import { IdempotencyKeyHeader, requestDigest } from '../schemas/common.js';
 import {
@@ -24,8 +25,9 @@ export function registerProductRoutes(router: Router, { catalog }: { catalog: Ca
       tags: ['Catalog'],
       access: 'public',
       query: ListProductsQuerySchema,
+      headers: ConditionalReadHeaders,
       errors: ['invalid_argument'],
-      responses: { 200: { description: 'A page of products', schema: ProductPageSchema } },
+      responses: cacheableResponses({ description: 'A page of products', schema: ProductPageSchema }),
     },
     async (c, { query }) => {
       const page = await catalog.list({
@@ -35,10 +37,10 @@ export function registerProductRoutes(router: Router, { catalog }: { catalog: Ca
         minPriceCents: query.min_price_cents,
         maxPriceCents: query.max_price_cents,
       });
-      return c.json({
+      return cacheableJson(c, page, () => ({
         products: page.products.map(productJson),
         next_cursor: page.nextAfterId === null ? null : encodeCursor(page.nextAfterId),
-      });
+      }));
     },
   );
 
@@ -51,11 +53,15 @@ export function registerProductRoutes(router: Router, { catalog }: { catalog: Ca
       tags: ['Catalog'],
       access: 'public',
       params: ProductIdParams,
+      headers: ConditionalReadHeaders,
       fieldCodes: { id: 'invalid_product_id' },
       errors: ['not_found'],
-      responses: { 200: { description: 'The product', schema: ProductSchema } },
+      responses: cacheableResponses({ description: 'The product', schema: ProductSchema }),
     },
-    async (c, { params }) => c.json(productJson(await catalog.get(params.id))),
+    async (c, { params }) => {
+      const product = await catalog.get(params.id);
+      return cacheableJson(c, product, () => productJson(product));
+    },
   );
 
   router.route(
