@@ -5,7 +5,10 @@ import { parseArgs } from 'node:util';
  * Summarises a V8 CPU profile (`npm run bench -- --profile <dir>` writes them) by where the time
  * went: self time per package or project folder, and the heaviest functions.
  *
- *   npx tsx bench/profile-summary.ts /tmp/prof/api.cpuprofile [--top 25]
+ *   npx tsx bench/profile-summary.ts <dir>/api/CPU.*.cpuprofile [--top 25] [--last 5]
+ *
+ * `--last N` counts only the final N seconds of the profile: with `--only <scenario>` the bench's
+ * last load run, without the start-up before it.
  */
 interface ProfileNode {
   id: number;
@@ -23,7 +26,7 @@ interface Profile {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string', default: '25' } },
+  options: { top: { type: 'string', default: '25' }, last: { type: 'string' } },
 });
 const file = positionals[0];
 if (!file) {
@@ -35,7 +38,15 @@ const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 
 // Self time per node: each sample's delta belongs to the node it landed in.
 const selfUs = new Map<number, number>();
+const sampledAt: number[] = [];
+let clock = profile.startTime;
+for (const delta of profile.timeDeltas) {
+  clock += delta;
+  sampledAt.push(clock);
+}
+const since = values.last ? profile.endTime - Number(values.last) * 1e6 : Number.NEGATIVE_INFINITY;
 profile.samples.forEach((id, index) => {
+  if ((sampledAt[index] ?? 0) < since) return;
   selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0));
 });
 const totalUs = [...selfUs.values()].reduce((sum, us) => sum + us, 0);
@@ -65,6 +76,7 @@ const tally = (key: (node: ProfileNode) => string) => {
 const top = Number(values.top);
 const pct = (us: number) => `${((100 * us) / totalUs).toFixed(1)}%`.padStart(6);
 
+process.stdout.on('error', () => process.exit(0)); // piped into head
 console.log(`${file}: ${(totalUs / 1e6).toFixed(2)} s sampled\n\nSelf time by place:`);
 for (const [place, us] of tally(placeOf).slice(0, top)) console.log(`${pct(us)}  ${place}`);
 console.log('\nSelf time by function:');

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +66,8 @@ interface Figures {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU of the answering process per request, in microseconds (HTTP scenarios). */
+  serverCpuUs?: number;
 }
 
 interface Comparison {
@@ -84,32 +86,48 @@ const log = (message: string) => console.error(`[bench] ${message}`);
 /** How much of a process's output the bench keeps (for its error messages); access logs are read and dropped. */
 const OUTPUT_TAIL = 64 * 1024;
 
-/** A long-running process of the run; stopped at the end, killed if the bench dies. */
+/**
+ * A long-running process of the run; stopped at the end, killed if the bench dies. With `logFile`
+ * its stdout (the access log) goes to that file, as to a log collector, rather than through a
+ * pipe this process would have to keep up with.
+ */
 function launch(
   args: string[],
   env: NodeJS.ProcessEnv,
-  nodeArgs: string[] = [],
+  options: { nodeArgs?: string[]; logFile?: string } = {},
 ): { child: ChildProcess; output: () => string; line: Promise<string> } {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], {
+  const stdout = options.logFile ? openSync(options.logFile, 'a') : 'pipe';
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', ...args], {
     cwd: ROOT,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', stdout, 'pipe'],
   });
+  if (typeof stdout === 'number') closeSync(stdout);
   children.push(child);
   let output = '';
+  const tail = () => {
+    if (!options.logFile) return output;
+    const log = readFileSync(options.logFile, 'utf8');
+    return `${log.slice(-OUTPUT_TAIL)}${output}`;
+  };
+  let found = false;
   const line = new Promise<string>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-OUTPUT_TAIL);
+      if (found) return;
       const first = output.split('\n').find((text) => text.trim().startsWith('{') || text.trim() === 'ready');
-      if (first) resolve(first.trim());
+      if (first) {
+        found = true;
+        resolve(first.trim());
+      }
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-OUTPUT_TAIL);
     });
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}):\n${output.slice(-3000)}`)));
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}):\n${tail().slice(-3000)}`)));
   });
   line.catch(() => {});
-  return { child, output: () => output, line };
+  return { child, output: tail, line };
 }
 
 /** One scenario of the load generator, in its own process. */
@@ -130,6 +148,21 @@ async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 
   }
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+const cpuSecondsOf = (pid: number | undefined): number => {
+  if (pid === undefined) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+/** A load run against a server process, with that process's CPU per answered request. */
+async function measuredRun(pid: number | undefined, args: string[]): Promise<Figures> {
+  const before = cpuSecondsOf(pid);
+  const figures = await loadRun(args);
+  const spent = cpuSecondsOf(pid) - before;
+  return { ...figures, serverCpuUs: (spent * 1e6) / Math.max(1, figures.requests) };
+}
+
 const rssOf = (pid: number | undefined): number => {
   if (pid === undefined) return Number.NaN;
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -146,7 +179,7 @@ function compare(scenario: string, figures: Figures, baseline: Figures, target?:
   };
   comparisons.push(entry);
   log(
-    `${scenario}: ${figures.rps.toFixed(0)}/s vs ${baseline.rps.toFixed(0)}/s = ${entry.ratio.toFixed(2)}x; p50 ${figures.p50.toFixed(1)} vs ${baseline.p50.toFixed(1)} ms; errors ${figures.errors}`,
+    `${scenario}: ${figures.rps.toFixed(0)}/s vs ${baseline.rps.toFixed(0)}/s = ${entry.ratio.toFixed(2)}x; p50 ${figures.p50.toFixed(1)} vs ${baseline.p50.toFixed(1)} ms; errors ${figures.errors}${figures.serverCpuUs === undefined ? '' : `; server CPU ${figures.serverCpuUs.toFixed(0)} vs ${baseline.serverCpuUs?.toFixed(0)} us/request`}`,
   );
 }
 
@@ -223,6 +256,7 @@ async function main(): Promise<void> {
     const apiUrl = `http://127.0.0.1:${httpPort}`;
     const env = {
       PATH: process.env.PATH ?? '',
+      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
       HOME: process.env.HOME ?? '',
       NODE_ENV: 'production',
       DATABASE_URL: pg.url,
@@ -244,8 +278,14 @@ async function main(): Promise<void> {
     const profileDir = values.profile;
     const profiling = (name: string) =>
       profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];
-    const api = launch(['api/server.ts'], env, profiling('api'));
-    const worker = launch(['workers/main.ts'], env, profiling('worker'));
+    const api = launch(['api/server.ts'], env, {
+      nodeArgs: profiling('api'),
+      logFile: join(runDir, 'api.log'),
+    });
+    const worker = launch(['workers/main.ts'], env, {
+      nodeArgs: profiling('worker'),
+      logFile: join(runDir, 'worker.log'),
+    });
     const noopWorker = launch(['bench/noop-worker.ts', temporal.address, 'bench-noop'], env);
     await waitFor('the API', async () => (await fetch(`${apiUrl}/health`)).ok);
     await Promise.race([
@@ -288,13 +328,13 @@ async function main(): Promise<void> {
       const targets = { '/catalog': 0.4, '/product': 0.4, '/cart': 0.3, '/health': 0.6 } as const;
       for (const [path, [route, headers]] of Object.entries(routes)) {
         if (!scenarios.has(path.slice(1))) continue;
-        const base = await loadRun([
+        const base = await measuredRun(baselineServer.child.pid, [
           'http',
           `http://127.0.0.1:${baselinePort}${path}`,
           String(seconds),
           String(connections),
         ]);
-        const platform = await loadRun([
+        const platform = await measuredRun(api.child.pid, [
           'http',
           `${apiUrl}${route}`,
           String(seconds),
@@ -390,6 +430,10 @@ function report(memory: { apiRssMiB: number; workerRssMiB: number }): void {
       'baseline p50 ms': entry.baseline.p50.toFixed(1),
       'p99 ms': entry.figures.p99.toFixed(1),
       'baseline p99 ms': entry.baseline.p99.toFixed(1),
+      'server CPU us/req':
+        entry.figures.serverCpuUs === undefined
+          ? ''
+          : `${entry.figures.serverCpuUs.toFixed(0)} vs ${entry.baseline.serverCpuUs?.toFixed(0)}`,
       met: met(entry) ? 'yes' : 'NO',
     })),
   );

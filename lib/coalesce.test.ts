@@ -159,3 +159,33 @@ describe('createCoalescer', () => {
     expect(await again).toBe('ok');
   });
 });
+
+describe('inFlight', () => {
+  it('lets a second statement leave while the first answers, never a third, and keeps them fresh', async () => {
+    const { sent, send } = controlledStatements<Map<number, number>>();
+    const loader = createBatchLoader((keys: number[]) => send(keys), { inFlight: 2 });
+    const first = loader.load([1]);
+    await tick();
+    const second = loader.load([2]);
+    await tick();
+    const third = [loader.load([3]), loader.load([1])];
+    await tick();
+    expect(sent.map((entry) => entry.args)).toEqual([[1], [2]]);
+    sent[0]?.release(new Map([[1, 10]]));
+    expect((await first).get(1)).toBe(10);
+    await tick();
+    // The third batch left only once a flight landed, and carries what was asked meanwhile.
+    expect(sent.map((entry) => entry.args)).toEqual([[1], [2], [3, 1]]);
+    sent[1]?.release(new Map([[2, 20]]));
+    sent[2]?.release(
+      new Map([
+        [3, 30],
+        [1, 11],
+      ]),
+    );
+    expect((await second).get(2)).toBe(20);
+    const [three, one] = await Promise.all(third);
+    expect(three?.get(3)).toBe(30);
+    expect(one?.get(1)).toBe(11);
+  });
+});

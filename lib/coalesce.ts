@@ -10,17 +10,39 @@
  * Pure control flow over promises (no I/O of its own): the statements are the caller's.
  */
 
+/** How many statements of one loader (or of one key) may be in flight at once. */
+export interface FlightOptions {
+  /**
+   * 1 makes the biggest batches; 2 lets the next batch leave while the previous one is still
+   * answering, so the process is not idle for a round trip when every reader waits. Default 1.
+   */
+  inFlight?: number;
+}
+
 /**
- * Gathers requests and sends them as one flight, one flight at a time: requests that arrive while
- * a flight is out form the next one, sent when it lands. Requests of the same tick share a flight.
+ * Gathers requests and sends them as one flight, at most `inFlight` flights out at a time:
+ * requests that arrive while that many are out form the next one, sent when one lands. Requests
+ * of the same tick share a flight.
  */
-function nextFlight<R, T>(send: (requests: R[]) => Promise<T>): (request: R) => Promise<T> {
+function nextFlight<R, T>(
+  send: (requests: R[]) => Promise<T>,
+  { inFlight: maxInFlight = 1 }: FlightOptions = {},
+): (request: R) => Promise<T> {
   let gathering: { request: R; resolve: (value: T) => void; reject: (error: unknown) => void }[] = [];
-  let busy = false;
+  let inFlight = 0;
+  let scheduled = false;
+
+  function schedule(): void {
+    if (scheduled || inFlight >= maxInFlight || gathering.length === 0) return;
+    scheduled = true;
+    queueMicrotask(depart);
+  }
 
   function depart(): void {
+    scheduled = false;
     const passengers = gathering;
     gathering = [];
+    inFlight += 1;
     let flight: Promise<T>;
     try {
       flight = send(passengers.map((passenger) => passenger.request));
@@ -28,9 +50,9 @@ function nextFlight<R, T>(send: (requests: R[]) => Promise<T>): (request: R) => 
       flight = Promise.reject(error);
     }
     const land = (outcome: (passenger: (typeof passengers)[number]) => void) => {
+      inFlight -= 1;
       for (const passenger of passengers) outcome(passenger);
-      if (gathering.length > 0) depart();
-      else busy = false;
+      schedule();
     };
     flight.then(
       (value) => land((passenger) => passenger.resolve(value)),
@@ -41,10 +63,7 @@ function nextFlight<R, T>(send: (requests: R[]) => Promise<T>): (request: R) => 
   return (request) =>
     new Promise<T>((resolve, reject) => {
       gathering.push({ request, resolve, reject });
-      if (!busy) {
-        busy = true;
-        queueMicrotask(depart);
-      }
+      schedule();
     });
 }
 
@@ -52,13 +71,16 @@ function nextFlight<R, T>(send: (requests: R[]) => Promise<T>): (request: R) => 
  * Single flight per key: `run(key)` resolves with what `fetch(key)` returned in a call that
  * started after this `run`. Keys do not wait for one another.
  */
-export function createCoalescer<K, V>(fetch: (key: K) => Promise<V>): { run(key: K): Promise<V> } {
+export function createCoalescer<K, V>(
+  fetch: (key: K) => Promise<V>,
+  options: FlightOptions = {},
+): { run(key: K): Promise<V> } {
   const flights = new Map<K, { join: (key: K) => Promise<V>; riders: number }>();
   return {
     async run(key) {
       let flight = flights.get(key);
       if (!flight) {
-        flight = { join: nextFlight<K, V>(() => fetch(key)), riders: 0 };
+        flight = { join: nextFlight<K, V>(() => fetch(key), options), riders: 0 };
         flights.set(key, flight);
       }
       flight.riders += 1;
@@ -74,14 +96,18 @@ export function createCoalescer<K, V>(fetch: (key: K) => Promise<V>): { run(key:
 
 /**
  * Batches reads by key into one statement: `load(keys)` resolves with the values `fetch` found
- * for those keys (absent ones are absent from the map), from a statement sent after the call. One
- * statement is in flight at a time and every key asked for meanwhile goes into the next, so
- * batches grow with load and Postgres sees one statement per round trip however many wait.
+ * for those keys (absent ones are absent from the map), from a statement sent after the call.
+ * While `inFlight` statements are out, every key asked for goes into the next, so batches grow
+ * with load and Postgres sees a statement per round trip however many readers wait.
  */
 export function createBatchLoader<K, V>(
   fetch: (keys: K[]) => Promise<Map<K, V>>,
+  options: FlightOptions = {},
 ): { load(keys: readonly K[]): Promise<Map<K, V>> } {
-  const join = nextFlight<readonly K[], Map<K, V>>((requests) => fetch([...new Set(requests.flat())]));
+  const join = nextFlight<readonly K[], Map<K, V>>(
+    (requests) => fetch([...new Set(requests.flat())]),
+    options,
+  );
   return {
     async load(keys) {
       if (keys.length === 0) return new Map();
