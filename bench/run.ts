@@ -256,7 +256,6 @@ async function main(): Promise<void> {
     const apiUrl = `http://127.0.0.1:${httpPort}`;
     const env = {
       PATH: process.env.PATH ?? '',
-      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
       HOME: process.env.HOME ?? '',
       NODE_ENV: 'production',
       DATABASE_URL: pg.url,
