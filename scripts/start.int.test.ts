@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,10 +141,7 @@ describe('npm start', () => {
       ).status,
     ).toBe(200);
     // The API listens on loopback only.
-    const port = new URL(platform.baseUrl).port;
-    const { stdout } = await run('ss', ['-ltnH', `sport = :${port}`]).catch(() => ({ stdout: '' }));
-    if (stdout.trim()) expect(stdout).toMatch(/127\.0\.0\.1:/);
-    expect(stdout).not.toMatch(/0\.0\.0\.0:|\[::\]:|\*:/);
+    expect(listeningAddresses(Number(new URL(platform.baseUrl).port))).toEqual(['127.0.0.1']);
   });
 
   it('restarts a killed API, which serves the catalog again', async () => {
@@ -295,3 +293,30 @@ describe('npm start', () => {
     });
   }, 90_000);
 });
+
+/** The local addresses of the sockets listening on `port`, from the kernel's TCP tables. */
+function listeningAddresses(port: number): string[] {
+  const addresses: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.trim().split('\n').slice(1)) {
+      const [, local = '', , state] = line.trim().split(/\s+/);
+      const [hexAddress = '', hexPort = ''] = local.split(':');
+      if (state !== '0A' || Number.parseInt(hexPort, 16) !== port) continue; // 0A: LISTEN
+      addresses.push(
+        hexAddress.length === 8
+          ? (hexAddress.match(/../g) ?? [])
+              .reverse()
+              .map((byte) => Number.parseInt(byte, 16))
+              .join('.')
+          : `ipv6:${hexAddress}`,
+      );
+    }
+  }
+  return addresses;
+}
