@@ -62,6 +62,20 @@ export interface ShippingAddress {
   country: string;
 }
 
+/** A shipping address as the contract shows it (checkouts and orders), or null. */
+export function shippingAddressJson(address: ShippingAddress | null | undefined) {
+  return address
+    ? {
+        name: address.name,
+        line1: address.line1,
+        line2: address.line2 ?? null,
+        city: address.city,
+        postal_code: address.postalCode,
+        country: address.country,
+      }
+    : null;
+}
+
 /** One priced line of the snapshot: what the checkout buys, at the price it was offered. */
 export interface CheckoutLine {
   productId: number;
@@ -129,7 +143,6 @@ export interface CheckoutJson {
 }
 
 export function checkoutJson(record: CheckoutRecord): CheckoutJson {
-  const address = record.shippingAddress;
   return {
     checkout_id: record.id,
     status: record.status,
@@ -145,16 +158,7 @@ export function checkoutJson(record: CheckoutRecord): CheckoutJson {
     total_cents: record.totalCents,
     total_amount: centsToDecimal(record.totalCents),
     currency: record.currency,
-    shipping_address: address
-      ? {
-          name: address.name,
-          line1: address.line1,
-          line2: address.line2 ?? null,
-          city: address.city,
-          postal_code: address.postalCode,
-          country: address.country,
-        }
-      : null,
+    shipping_address: shippingAddressJson(record.shippingAddress),
     order_id: record.orderId,
     reservation_expires_at: record.reservationExpiresAt,
     failure: record.failure

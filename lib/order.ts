@@ -1,4 +1,4 @@
-import type { ShippingAddress } from './checkout.js';
+import { type ShippingAddress, shippingAddressJson } from './checkout.js';
 import { centsToDecimal } from './money.js';
 
 /**
@@ -84,7 +84,6 @@ export interface OrderJson {
 }
 
 export function orderJson(order: OrderRecord): OrderJson {
-  const address = order.shippingAddress;
   return {
     id: order.id,
     checkout_id: order.checkoutId,
@@ -108,16 +107,7 @@ export function orderJson(order: OrderRecord): OrderJson {
           refunded_cents: order.payment.refundedCents,
         }
       : null,
-    shipping_address: address
-      ? {
-          name: address.name,
-          line1: address.line1,
-          line2: address.line2 ?? null,
-          city: address.city,
-          postal_code: address.postalCode,
-          country: address.country,
-        }
-      : null,
+    shipping_address: shippingAddressJson(order.shippingAddress),
     tracking_number: order.trackingNumber,
     created_at: order.createdAt,
     updated_at: order.updatedAt,
