@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ORIGINAL_GATEWAY_JWT_SECRET } from '../../lib/config.js';
 import { isAppError } from '../../lib/errors.js';
 import { createTokenVerifier, type TokenPolicy } from './auth.js';
@@ -83,5 +83,45 @@ describe('issuer and audience', () => {
     expect(await verdict(await sign({ user_id: 1, iss: 'anyone', aud: 'anything', exp: now() + 600 }))).toBe(
       'user 1',
     );
+  });
+});
+
+describe('verified tokens remembered', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('stop being accepted at the second they would be refused: exp, or iat + JWT_MAX_AGE', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t = now();
+    const verifier = createTokenVerifier({ secret: SECRET, maxAgeMs: DAY * 1000 });
+    const outcome = (token: string) =>
+      verifier.verify(token).then(
+        (user) => `user ${user.id}`,
+        (error: unknown) => (isAppError(error) ? error.message : String(error)),
+      );
+    const expiring = await sign({ user_id: 7, exp: t + 600 });
+    const ageing = await sign({ user_id: 8, iat: t - DAY + 100, exp: t + 600 });
+    expect(await outcome(expiring)).toBe('user 7');
+    expect(await outcome(ageing)).toBe('user 8');
+
+    vi.setSystemTime((t + 100) * 1000);
+    expect(await outcome(ageing)).toBe('user 8');
+    vi.setSystemTime((t + 101) * 1000);
+    expect(await outcome(ageing)).toBe('token was issued too long ago or in the future');
+
+    // exp plus the minute of tolerated clock skew, then no more.
+    vi.setSystemTime((t + 659) * 1000);
+    expect(await outcome(expiring)).toBe('user 7');
+    vi.setSystemTime((t + 660) * 1000);
+    expect(await outcome(expiring)).toBe('token has expired');
+  });
+
+  it('are remembered per verifier: another secret still refuses a token this one accepted', async () => {
+    const token = await sign({ user_id: 9, exp: now() + 600 });
+    const mine = createTokenVerifier({ secret: SECRET, maxAgeMs: DAY * 1000 });
+    const other = createTokenVerifier({ secret: `${SECRET}-rotated`, maxAgeMs: DAY * 1000 });
+    expect((await mine.verify(token)).id).toBe(9);
+    await expect(other.verify(token)).rejects.toThrow('invalid token');
   });
 });

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { errors as joseErrors, jwtVerify } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { AppError } from '../../lib/errors.js';
 import type { AppEnv, AuthUser } from '../context.js';
 
@@ -20,44 +21,79 @@ export interface TokenPolicy {
   audience?: string | undefined;
 }
 
+/** Verified tokens remembered at once; a shopper's token repeats on every request of a session. */
+const VERIFIED_TOKENS_MAX = 10_000;
+
+interface Verified {
+  user: AuthUser;
+  /** Epoch seconds from which this token is refused (its `exp`, or `iat` + max age, whichever is first). */
+  refusedFrom: number;
+}
+
 /**
  * HS256 bearer tokens as the contract defines them: `exp` required, user id from the integer
  * `user_id` claim (the original gateway's tokengen) or a numeric-string `sub`, admin by `role`.
  * Lifetime is bounded by `maxAgeMs` both ways: a token issued (`iat`) longer ago is refused, and
  * so is one whose `exp` lies further ahead (a "100-year" token), with or without `iat`.
+ *
+ * A token that verified is remembered (bounded, least recently used first out) until the first
+ * second at which it would be refused, so a session's requests pay the signature check once; the
+ * HMAC key is imported once. Refusals are never remembered.
  */
 export function createTokenVerifier(policy: TokenPolicy): TokenVerifier {
-  const key = new TextEncoder().encode(policy.secret);
+  const key = crypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(policy.secret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['verify'],
+  );
   const maxAgeS = Math.floor(policy.maxAgeMs / 1000);
+  const verified = new LRUCache<string, Verified>({ max: VERIFIED_TOKENS_MAX });
+
+  async function check(token: string, now: number): Promise<Verified> {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, await key, {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp'],
+        clockTolerance: CLOCK_TOLERANCE_S,
+        ...(policy.issuer ? { issuer: policy.issuer } : {}),
+        ...(policy.audience ? { audience: policy.audience } : {}),
+      }));
+    } catch (error) {
+      const detail = error instanceof joseErrors.JWTExpired ? 'token has expired' : 'invalid token';
+      throw new AppError('unauthenticated', detail, { cause: error });
+    }
+    const { exp, iat } = payload as { exp: number; iat?: unknown };
+    if (exp - now > maxAgeS + CLOCK_TOLERANCE_S) {
+      throw new AppError('unauthenticated', 'token lifetime exceeds the maximum allowed');
+    }
+    if (
+      iat !== undefined &&
+      (typeof iat !== 'number' || iat > now + CLOCK_TOLERANCE_S || now - iat > maxAgeS)
+    ) {
+      throw new AppError('unauthenticated', 'token was issued too long ago or in the future');
+    }
+    const id = userIdOf(payload);
+    if (id === undefined) throw new AppError('unauthenticated', 'token does not name a valid user');
+    // jose refuses once now >= exp + tolerance; the check above once now > iat + max age.
+    const refusedFrom = Math.min(
+      Math.ceil(exp + CLOCK_TOLERANCE_S),
+      typeof iat === 'number' ? Math.floor(iat + maxAgeS) + 1 : Number.POSITIVE_INFINITY,
+    );
+    return { user: { id, admin: payload.role === 'admin' }, refusedFrom };
+  }
+
   return {
     async verify(token) {
-      let payload: Record<string, unknown>;
-      try {
-        ({ payload } = await jwtVerify(token, key, {
-          algorithms: ['HS256'],
-          requiredClaims: ['exp'],
-          clockTolerance: CLOCK_TOLERANCE_S,
-          ...(policy.issuer ? { issuer: policy.issuer } : {}),
-          ...(policy.audience ? { audience: policy.audience } : {}),
-        }));
-      } catch (error) {
-        const detail = error instanceof joseErrors.JWTExpired ? 'token has expired' : 'invalid token';
-        throw new AppError('unauthenticated', detail, { cause: error });
-      }
       const now = Math.floor(Date.now() / 1000);
-      const { exp, iat } = payload as { exp: number; iat?: unknown };
-      if (exp - now > maxAgeS + CLOCK_TOLERANCE_S) {
-        throw new AppError('unauthenticated', 'token lifetime exceeds the maximum allowed');
-      }
-      if (
-        iat !== undefined &&
-        (typeof iat !== 'number' || iat > now + CLOCK_TOLERANCE_S || now - iat > maxAgeS)
-      ) {
-        throw new AppError('unauthenticated', 'token was issued too long ago or in the future');
-      }
-      const id = userIdOf(payload);
-      if (id === undefined) throw new AppError('unauthenticated', 'token does not name a valid user');
-      return { id, admin: payload.role === 'admin' };
+      const known = verified.get(token);
+      if (known && now < known.refusedFrom) return known.user;
+      if (known) verified.delete(token);
+      const fresh = await check(token, now);
+      verified.set(token, fresh);
+      return fresh.user;
     },
   };
 }
