@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
+import { SignJWT } from 'jose';
 import type { Registry } from 'prom-client';
 import { type AppDeps, createApp } from '../../api/app.js';
 import { checkoutSagaUnavailable } from '../../api/checkout-saga.js';
@@ -81,6 +82,16 @@ export function createTestApp(options: TestAppOptions): TestApp {
     orderLifecycle: options.orderLifecycle ?? orderLifecycleUnavailable(),
   });
   return { app, services, metrics };
+}
+
+/** A token signed as the caller says (another algorithm, secret or no `exp`), for tests of refusals. */
+export function signTestToken(
+  claims: Record<string, unknown>,
+  options: { alg?: string; secret?: string; exp?: number | null } = {},
+): Promise<string> {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: options.alg ?? 'HS256' });
+  if (options.exp !== null) jwt.setExpirationTime(options.exp ?? Math.floor(Date.now() / 1000) + 600);
+  return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET));
 }
 
 export const userToken = (userId: number) => signToken(TEST_JWT_SECRET, { userId });

@@ -1,0 +1,141 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDatabase } from '../db/client.js';
+import { adminToken, bearer, createTestApp, jsonRequest, signTestToken } from '../test/support/app.js';
+import { expectProblem } from '../test/support/problem.js';
+
+// The edge refuses, routes, documents and measures before any service runs: these tests build the
+// real app over a pool pointed at a port where nothing listens, so a request that reached the
+// database would fail loudly. No Postgres, Redis or Temporal is started for them.
+const unreachable = createDatabase('postgres://nobody@127.0.0.1:9/none', { max: 1 });
+const { app } = createTestApp({
+  db: { ...unreachable, url: 'postgres://127.0.0.1:9/none', destroy: async () => {} },
+});
+afterAll(() => unreachable.close());
+
+describe('HTTP edge', () => {
+  it('answers liveness without dependencies and echoes a request id', async () => {
+    const response = await app.request('/health', { headers: { 'X-Request-ID': 'abc-123' } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+    expect(response.headers.get('x-request-id')).toBe('abc-123');
+  });
+  it('generates a request id when none (or a malformed one) is sent', async () => {
+    const response = await app.request('/health', { headers: { 'X-Request-ID': 'bad id with spaces' } });
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+  it('reports an unknown route as 404 problem JSON', async () => {
+    const body = await expectProblem(await app.request('/api/v1/nope'), 404, 'not_found');
+    expect(body.detail).toContain('/api/v1/nope');
+  });
+  it('reports a wrong method as 405 with Allow', async () => {
+    const response = await app.request('/api/v1/products/1', { method: 'PUT' });
+    await expectProblem(response, 405, 'method_not_allowed');
+    expect(response.headers.get('allow')).toBe('DELETE, GET, HEAD, PATCH');
+  });
+  it('rejects malformed JSON, empty bodies and non-object bodies as invalid_request', async () => {
+    const token = await adminToken();
+    for (const body of ['{"name": "x",', '', '[1,2]', 'null', '42', '"text"']) {
+      const response = await app.request('/api/v1/products', jsonRequest('POST', body, bearer(token)));
+      await expectProblem(response, 400, 'invalid_request');
+    }
+  });
+  it('rejects wrong JSON types as invalid_request and lists the field', async () => {
+    const token = await adminToken();
+    const response = await app.request(
+      '/api/v1/products',
+      jsonRequest('POST', { name: 'Pen', price_cents: '100' }, bearer(token)),
+    );
+    const body = await expectProblem(response, 400, 'invalid_request');
+    expect(body.errors).toEqual([expect.objectContaining({ field: 'price_cents' })]);
+    const fractional = await app.request(
+      '/api/v1/products',
+      jsonRequest('POST', { name: 'Pen', price_cents: 1.5 }, bearer(token)),
+    );
+    await expectProblem(fractional, 400, 'invalid_request');
+  });
+  it('rejects bodies over 1 MiB with 413', async () => {
+    const token = await adminToken();
+    const big = JSON.stringify({ name: 'x', price_cents: 1, description: 'a'.repeat(1024 * 1024) });
+    const response = await app.request('/api/v1/products', jsonRequest('POST', big, bearer(token)));
+    await expectProblem(response, 413, 'payload_too_large');
+  });
+  it('publishes an OpenAPI 3.1 document covering the routes', async () => {
+    const response = await app.request('/openapi.json');
+    expect(response.status).toBe(200);
+    const doc = (await response.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/health',
+        '/ready',
+        '/openapi.json',
+        '/docs',
+        '/metrics',
+        '/api/v1/products',
+        '/api/v1/products/{id}',
+      ]),
+    );
+    expect(Object.keys(doc.paths['/api/v1/products/{id}'] ?? {}).sort()).toEqual(['delete', 'get', 'patch']);
+  });
+  it('serves the API reference from local assets', async () => {
+    const page = await app.request('/docs');
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('/openapi.json');
+    expect(html).not.toMatch(/https?:\/\//);
+    const asset = await app.request('/docs/assets/swagger-ui-bundle.js');
+    expect(asset.status).toBe(200);
+    expect((await asset.text()).length).toBeGreaterThan(100_000);
+  });
+  it('exposes Prometheus metrics', async () => {
+    await app.request('/health');
+    const response = await app.request('/metrics');
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(
+      /http_requests_total\{method="GET",route="\/health",status="200"\} \d+/,
+    );
+  });
+
+  describe('authentication', () => {
+    const create = (headers: Record<string, string>) =>
+      app.request('/api/v1/products', jsonRequest('POST', { name: 'Pen', price_cents: 100 }, headers));
+
+    it('requires a token on protected routes', async () => {
+      await expectProblem(await create({}), 401, 'unauthenticated');
+      await expectProblem(await create({ Authorization: 'Basic abc' }), 401, 'unauthenticated');
+      await expectProblem(await create({ Authorization: 'Bearer not.a.jwt' }), 401, 'unauthenticated');
+    });
+    it('rejects a wrong secret, another algorithm, alg none, a missing or past exp', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const tokens = [
+        await signTestToken({ user_id: 1, role: 'admin' }, { secret: 'another-secret-of-sufficient-length' }),
+        await signTestToken({ user_id: 1, role: 'admin' }, { alg: 'HS512' }),
+        await signTestToken({ user_id: 1, role: 'admin' }, { exp: null }),
+        await signTestToken({ user_id: 1, role: 'admin' }, { exp: now - 120 }),
+        `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(
+          JSON.stringify({ user_id: 1, role: 'admin', exp: now + 600 }),
+        ).toString('base64url')}.`,
+      ];
+      for (const token of tokens) await expectProblem(await create(bearer(token)), 401, 'unauthenticated');
+    });
+    it('requires a positive integer user id', async () => {
+      for (const claims of [
+        { user_id: '7' },
+        { user_id: 0 },
+        { user_id: -3 },
+        { user_id: 1.5 },
+        { sub: 'abc' },
+        {},
+      ]) {
+        await expectProblem(
+          await create(bearer(await signTestToken({ ...claims, role: 'admin' }))),
+          401,
+          'unauthenticated',
+        );
+      }
+    });
+  });
+});
