@@ -2,15 +2,19 @@ import { Connection, isGrpcServiceError, WorkflowUpdateFailedError } from '@temp
 import { ApplicationFailure } from '@temporalio/common';
 import { AppError, isErrorCode } from '../lib/errors.js';
 
-/** A promise that resolves to `undefined` after `ms`, and never keeps the process alive. */
-function expiry(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
-}
+// Kept until api/checkout-saga.ts and api/order-lifecycle.ts import it from lib/within.js.
+export { within } from '../lib/within.js';
 
-/** Waits for `promise` at most `ms`; a late rejection is swallowed (the caller has moved on). */
-export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  promise.catch(() => {});
-  return Promise.race([promise, expiry(ms)]);
+/** Temporal cannot be reached right now: 503, and a hint to retry in a second. */
+function unavailableError(cause: unknown): AppError {
+  return new AppError(
+    'service_unavailable',
+    'the workflow service is temporarily unavailable; retry shortly',
+    {
+      cause,
+      headers: { 'Retry-After': '1' },
+    },
+  );
 }
 
 /** Maps a Temporal client error to the contract: a rejected update to its code, an outage to 503. */
@@ -21,16 +25,7 @@ export function contractError(error: unknown): unknown {
       return new AppError(cause.type, cause.message, { cause: error });
     }
   }
-  if (isGrpcServiceError(error) && unavailable.has(error.code)) {
-    return new AppError(
-      'service_unavailable',
-      'the workflow service is temporarily unavailable; retry shortly',
-      {
-        cause: error,
-        headers: { 'Retry-After': '1' },
-      },
-    );
-  }
+  if (isGrpcServiceError(error) && unavailable.has(error.code)) return unavailableError(error);
   return error;
 }
 /** gRPC UNAVAILABLE and DEADLINE_EXCEEDED: Temporal cannot be reached right now. */
@@ -61,14 +56,7 @@ export function createTemporalProbe(address: string): TemporalProbe {
           connection.workflowService.getSystemInfo({}),
         );
       } catch (error) {
-        throw new AppError(
-          'service_unavailable',
-          'the workflow service is temporarily unavailable; retry shortly',
-          {
-            cause: error,
-            headers: { 'Retry-After': '1' },
-          },
-        );
+        throw unavailableError(error);
       }
     },
     close: () => connection.close(),
