@@ -1,5 +1,6 @@
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { findErrorCode } from '../lib/errors.js';
 import * as schema from './schema.js';
 import { traceSql } from './tracing.js';
 
@@ -58,17 +59,11 @@ export const PG = {
   lockNotAvailable: '55P03',
   uniqueViolation: '23505',
   foreignKeyViolation: '23503',
-  checkViolation: '23514',
-  serializationFailure: '40001',
-  deadlockDetected: '40P01',
 } as const;
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 /** The SQLSTATE of a Postgres error, looking through drizzle's wrapper. */
 export function pgErrorCode(error: unknown): string | undefined {
-  for (let current = error, depth = 0; current && depth < 4; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
+  return findErrorCode(error, (code) => SQLSTATE.test(code));
 }

@@ -80,3 +80,17 @@ export function isAppError(error: unknown): error is AppError {
     error instanceof Error && error.name === 'AppError' && isErrorCode((error as { code?: unknown }).code)
   );
 }
+
+/**
+ * The first string `code` that `accept` takes along an error's cause chain (the error, its
+ * `cause`, that one's `cause`, … four deep): drivers and ORMs wrap the error that says what
+ * went wrong.
+ */
+export function findErrorCode(error: unknown, accept: (code: string) => boolean): string | undefined {
+  for (let current = error, depth = 0; current && depth < 4; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && accept(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
