@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config.js';
+import { isPositiveId } from '../lib/id-checks.js';
 import { signToken } from '../lib/jwt.js';
 import { resolveSecrets } from '../lib/local-secrets.js';
 
@@ -14,7 +15,7 @@ const { values } = parseArgs({
 
 const userId = Number(values.user);
 const hours = Number(values.hours);
-if (!Number.isSafeInteger(userId) || userId <= 0) {
+if (!isPositiveId(userId)) {
   console.error('--user must be a positive integer');
   process.exit(2);
 }

@@ -11,7 +11,8 @@ import {
 } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, type FieldError } from '../../lib/errors.js';
-import { isUuid, newId } from '../../lib/ids.js';
+import { assertProductId, isPositiveId, uuidKey } from '../../lib/id-checks.js';
+import { newId } from '../../lib/ids.js';
 import type { CommerceMetrics } from '../../lib/metrics.js';
 
 export interface StockLevel {
@@ -69,7 +70,7 @@ export function normalizeLines(lines: readonly StockLine[]): StockLine[] {
   }
   const errors: FieldError[] = [];
   lines.forEach((line, index) => {
-    if (!Number.isSafeInteger(line?.productId) || line.productId <= 0) {
+    if (!isPositiveId(line?.productId)) {
       errors.push({ field: `lines.${index}.product_id`, message: 'product_id must be a positive integer' });
     }
     if (!Number.isSafeInteger(line?.quantity) || line.quantity <= 0) {
@@ -112,18 +113,7 @@ export function reservationStatus(statuses: readonly ReservationStatus[]): Reser
   return 'RESERVED';
 }
 
-function checkoutKey(checkoutId: string): string {
-  if (typeof checkoutId !== 'string' || !isUuid(checkoutId)) {
-    throw new AppError('invalid_argument', 'checkout id must be a UUID');
-  }
-  return checkoutId.toLowerCase();
-}
-
-function assertProductId(productId: number): void {
-  if (!Number.isSafeInteger(productId) || productId <= 0) {
-    throw new AppError('invalid_argument', 'product id must be a positive integer');
-  }
-}
+const checkoutKey = (checkoutId: string) => uuidKey(checkoutId, 'checkout id');
 
 interface ReservationRow {
   id: string;

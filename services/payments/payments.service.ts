@@ -10,7 +10,8 @@ import {
 import { type DeclineReason, isDeclineReason } from '../../lib/checkout.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
-import { isUuid, newId } from '../../lib/ids.js';
+import { assertUserId, uuidKey } from '../../lib/id-checks.js';
+import { newId } from '../../lib/ids.js';
 import type { CommerceMetrics } from '../../lib/metrics.js';
 import type { AuthorizeOutcome, PaymentProvider, ProviderResult } from './payment-provider.js';
 
@@ -83,18 +84,11 @@ const MAX_PAYMENT_METHOD_LENGTH = 255;
 const MAX_AMOUNT_CENTS = 100_000_000_000;
 const MAX_ERROR_LENGTH = 1000;
 
-function checkoutKey(checkoutId: string): string {
-  if (typeof checkoutId !== 'string' || !isUuid(checkoutId)) {
-    throw new AppError('invalid_argument', 'checkout id must be a UUID');
-  }
-  return checkoutId.toLowerCase();
-}
+const checkoutKey = (checkoutId: string) => uuidKey(checkoutId, 'checkout id');
 
 function validateAuthorization(input: AuthorizePaymentInput): Required<AuthorizePaymentInput> {
   const checkoutId = checkoutKey(input.checkoutId);
-  if (!Number.isSafeInteger(input.userId) || input.userId <= 0) {
-    throw new AppError('invalid_argument', 'user id must be a positive integer');
-  }
+  assertUserId(input.userId);
   if (
     !Number.isSafeInteger(input.amountCents) ||
     input.amountCents < 0 ||
@@ -343,10 +337,10 @@ export function createPaymentsService({ db, provider, clock, metrics }: Payments
 
     /** A payment by its own id, or undefined. */
     async getById(paymentId: string): Promise<Payment | undefined> {
-      if (typeof paymentId !== 'string' || !isUuid(paymentId)) {
-        throw new AppError('invalid_argument', 'payment id must be a UUID');
-      }
-      const [row] = await db.select().from(payments).where(eq(payments.id, paymentId.toLowerCase()));
+      const [row] = await db
+        .select()
+        .from(payments)
+        .where(eq(payments.id, uuidKey(paymentId, 'payment id')));
       return row ? toPayment(row) : undefined;
     },
 
