@@ -19,6 +19,7 @@ import {
   type CheckoutLine,
   type ShippingAddress,
 } from '../lib/checkout.js';
+import { MAX_PRICE_CENTS } from '../lib/money.js';
 import { ORDER_STATUSES } from '../lib/order.js';
 
 const timestamps = {
@@ -49,7 +50,10 @@ export const products = pgTable(
   (t) => [
     check('products_name_length', sql`char_length(${t.name}) between 1 and 200`),
     check('products_description_length', sql`char_length(${t.description}) <= 5000`),
-    check('products_price_cents_range', sql`${t.priceCents} >= 0 and ${t.priceCents} <= 100000000000`),
+    check(
+      'products_price_cents_range',
+      sql`${t.priceCents} >= 0 and ${t.priceCents} <= ${sql.raw(String(MAX_PRICE_CENTS))}`,
+    ),
     check('products_currency_iso', sql`${t.currency} ~ '^[A-Z]{3}$'`),
     index('products_live_id_idx').on(t.id).where(sql`${t.deletedAt} is null`),
     uniqueIndex('products_creation_key_idx').on(t.creationUserId, t.creationKey),

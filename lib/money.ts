@@ -1,5 +1,8 @@
 export const DEFAULT_CURRENCY = 'USD';
 
+/** The largest price of a product in minor units: what the API accepts and the database's check allows. */
+export const MAX_PRICE_CENTS = 100_000_000_000;
+
 /**
  * The decimal form of an amount in minor units, for the compatibility fields
  * (`price`, `subtotal`, `total_amount`). Always derived from cents, never parsed back.
