@@ -208,6 +208,31 @@ describe('cart routes', () => {
     expect(cart.cart[0]?.product_name).toBe('Short-lived');
   });
 
+  it('never totals two currencies: a line in another currency than the oldest one is left out, not purchasable', async () => {
+    const user = await as(nextUser());
+    const { product: euros } = await testApp.services.catalog.create({
+      name: 'Croissant',
+      priceCents: 250,
+      currency: 'EUR',
+    });
+    expect(await cartOf(await user.add({ product_id: euros.id, quantity: 2 }), 201)).toMatchObject({
+      currency: 'EUR',
+      total_cents: 500,
+      total_price: 5,
+    });
+    const mixed = await cartOf(await user.add({ product_id: 2, quantity: 1 }), 201);
+    expect(mixed).toMatchObject({ currency: 'EUR', total_items: 3, total_cents: 500, total_price: 5 });
+    expect(mixed.cart.map((item) => [item.product_id, item.subtotal_cents, item.purchasable])).toEqual([
+      [euros.id, 500, true],
+      [2, 2999, false],
+    ]);
+    expect(await cartOf(await user.remove(euros.id))).toMatchObject({
+      currency: 'USD',
+      total_cents: 2999,
+      cart: [expect.objectContaining({ product_id: 2, purchasable: true })],
+    });
+  });
+
   it('updates quantities, and answers 404 for a product not in the cart or without a cart', async () => {
     const userId = nextUser();
     const user = await as(userId);

@@ -287,6 +287,15 @@ describe('a checkout that fails', () => {
       'currency_mismatch',
     );
     expect((await ledgerOf(db, problem.checkout_id as string)).payment).toBeUndefined();
+    // The refused checkout records what it would have bought in the cart's currency, never a sum of both.
+    expect(await checkoutBody(await shopper.get(problem.checkout_id as string))).toMatchObject({
+      status: 'FAILED',
+      currency: 'USD',
+      items: [expect.objectContaining({ product_id: dollars, subtotal_cents: 1000 })],
+      total_cents: 1000,
+      total_amount: 10,
+      failure: { code: 'currency_mismatch', reason: null, message: expect.stringContaining('USD, EUR') },
+    });
   });
 });
 

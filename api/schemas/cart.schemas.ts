@@ -8,7 +8,10 @@ export const CartItemSchema = z
     quantity: z.number().int().min(1).max(MAX_QUANTITY).openapi({ example: 2 }),
     added_at: Timestamp,
     product_name: z.string().openapi({ example: 'Laptop' }),
-    price_cents: z.number().int().openapi({ example: 129999, description: 'Current catalog unit price.' }),
+    price_cents: z
+      .number()
+      .int()
+      .openapi({ example: 129999, description: "Current catalog unit price, in the product's currency." }),
     price: z
       .number()
       .openapi({ example: 1299.99, description: 'Decimal form of `price_cents`, for compatibility.' }),
@@ -19,7 +22,7 @@ export const CartItemSchema = z
     purchasable: z.boolean().openapi({
       example: true,
       description:
-        'False when the product was deleted from the catalog after it was added: the line stays visible, and checkout refuses the cart (`product_unavailable`) until it is removed.',
+        "False when the product was deleted from the catalog after it was added, or is priced in a currency other than the cart's: the line stays visible, and checkout refuses the cart (`product_unavailable`, `currency_mismatch`) until it is removed.",
     }),
   })
   .openapi('CartItem');
@@ -37,12 +40,17 @@ export const CartSchema = z
     total_price: z
       .number()
       .openapi({ example: 2599.98, description: 'Decimal form of `total_cents`, for compatibility.' }),
-    currency: z.string().openapi({ example: 'USD' }),
+    currency: z.string().openapi({
+      example: 'USD',
+      description:
+        "The cart's currency: that of its oldest line's product (`USD` when empty). The totals are in it.",
+    }),
     created_at: Timestamp.openapi({ description: 'The current time while the user has no cart.' }),
     updated_at: Timestamp.openapi({ description: 'The current time while the user has no cart.' }),
   })
   .openapi('Cart', {
-    description: 'A cart priced from the current catalog. Totals include every line, purchasable or not.',
+    description:
+      "A cart priced from the current catalog. Totals include every line in the cart's currency, purchasable or not (a deleted product's too); a line priced in another currency is never added in: it is not purchasable, and checkout refuses the cart with 422 `currency_mismatch` until it is removed.",
   });
 
 const quantity = z

@@ -11,13 +11,13 @@ import {
 const now = new Date('2026-05-01T12:00:00Z');
 const at = (iso: string) => new Date(iso);
 
-function product(id: number, name: string, priceCents: number, deleted = false): Product {
+function product(id: number, name: string, priceCents: number, deleted = false, currency = 'USD'): Product {
   return {
     id,
     name,
     description: '',
     priceCents,
-    currency: 'USD',
+    currency,
     imageUrl: null,
     available: 10,
     createdAt: at('2026-01-01T00:00:00Z'),
@@ -27,10 +27,13 @@ function product(id: number, name: string, priceCents: number, deleted = false):
 }
 
 const catalog = new Map(
-  [product(1, 'Laptop', 129999), product(2, 'Mouse', 2999), product(7, 'Retired', 500, true)].map((p) => [
-    p.id,
-    p,
-  ]),
+  [
+    product(1, 'Laptop', 129999),
+    product(2, 'Mouse', 2999),
+    product(7, 'Retired', 500, true),
+    product(8, 'Croissant', 250, false, 'EUR'),
+    product(9, 'Baguette', 180, false, 'EUR'),
+  ].map((p) => [p.id, p]),
 );
 
 const record = (lines: CartRecord['lines']): CartRecord => ({
@@ -122,6 +125,37 @@ describe('buildCartView', () => {
     );
     expect(view.cart[0]).toMatchObject({ product_name: 'Retired', purchasable: false, subtotal_cents: 2000 });
     expect(view.total_cents).toBe(2000);
+  });
+
+  it('is in the currency of its products', () => {
+    const view = buildCartView(
+      record([
+        { productId: 8, quantity: 2, addedAt: at('2026-04-30T10:00:00Z'), version: 1 },
+        { productId: 9, quantity: 1, addedAt: at('2026-04-30T10:01:00Z'), version: 2 },
+      ]),
+      catalog,
+      now,
+    );
+    expect(view).toMatchObject({ currency: 'EUR', total_cents: 680, total_price: 6.8 });
+    expect(view.cart.map((item) => item.purchasable)).toEqual([true, true]);
+  });
+
+  it('never totals two currencies: the oldest line sets the currency, a line in another is left out and not purchasable', () => {
+    const view = buildCartView(
+      record([
+        { productId: 1, quantity: 1, addedAt: at('2026-04-30T10:05:00Z'), version: 2 },
+        { productId: 8, quantity: 2, addedAt: at('2026-04-30T10:00:00Z'), version: 1 },
+        { productId: 9, quantity: 1, addedAt: at('2026-04-30T10:06:00Z'), version: 3 },
+      ]),
+      catalog,
+      now,
+    );
+    expect(view).toMatchObject({ currency: 'EUR', total_items: 4, total_cents: 680, total_price: 6.8 });
+    expect(view.cart.map((item) => [item.product_id, item.subtotal_cents, item.purchasable])).toEqual([
+      [8, 500, true],
+      [1, 129999, false],
+      [9, 180, true],
+    ]);
   });
 
   it('refuses to price a line whose product the catalog does not know', () => {

@@ -35,7 +35,10 @@ export interface CartItemView {
   price: number;
   subtotal_cents: number;
   subtotal: number;
-  /** False when the product was deleted after it was added: checkout refuses the cart. */
+  /**
+   * False when the product was deleted after it was added, or is now priced in a currency other
+   * than the cart's: checkout refuses the cart until the line is removed.
+   */
   purchasable: boolean;
 }
 
@@ -62,20 +65,33 @@ export function sortLines<T extends { addedAt: Date; productId: number }>(lines:
 }
 
 /** What pricing a cart line needs of its product. */
-export type LinePrice = Pick<Product, 'name' | 'priceCents' | 'deletedAt'>;
+export type LinePrice = Pick<Product, 'name' | 'priceCents' | 'currency' | 'deletedAt'>;
+
+/**
+ * The currency a cart is priced and paid in: its oldest line's product's (lines in the order users
+ * see them), USD for an empty cart. Lines priced in another currency are never added into its totals.
+ */
+export function cartCurrency(lineCurrencies: readonly string[]): string {
+  return lineCurrencies[0] ?? DEFAULT_CURRENCY;
+}
 
 /**
  * Prices a stored cart with the current catalog. Products are never hard-deleted (cart lines
  * reference them), so a missing product means the catalog read and the cart disagree: a bug.
+ * Totals are in the cart's currency and leave out lines priced in another one.
  */
 export function buildCartView(
   record: CartRecord,
   products: ReadonlyMap<number, LinePrice>,
   now: Date,
 ): CartView {
-  const items = sortLines(record.lines).map((line): CartItemView => {
+  const priced = sortLines(record.lines).map((line) => {
     const product = products.get(line.productId);
     if (!product) throw new Error(`cart line references unknown product ${line.productId}`);
+    return { line, product };
+  });
+  const currency = cartCurrency(priced.map(({ product }) => product.currency));
+  const items = priced.map(({ line, product }): CartItemView => {
     const subtotalCents = lineSubtotalCents({ priceCents: product.priceCents, quantity: line.quantity });
     return {
       product_id: line.productId,
@@ -86,10 +102,14 @@ export function buildCartView(
       price: centsToDecimal(product.priceCents),
       subtotal_cents: subtotalCents,
       subtotal: centsToDecimal(subtotalCents),
-      purchasable: product.deletedAt === null,
+      purchasable: product.deletedAt === null && product.currency === currency,
     };
   });
-  const total = totalCents(items.map((item) => ({ priceCents: item.price_cents, quantity: item.quantity })));
+  const total = totalCents(
+    priced
+      .filter(({ product }) => product.currency === currency)
+      .map(({ line, product }) => ({ priceCents: product.priceCents, quantity: line.quantity })),
+  );
   return {
     id: record.id,
     user_id: record.userId,
@@ -97,7 +117,7 @@ export function buildCartView(
     total_items: items.reduce((sum, item) => sum + item.quantity, 0),
     total_cents: total,
     total_price: centsToDecimal(total),
-    currency: DEFAULT_CURRENCY,
+    currency,
     created_at: (record.createdAt ?? now).toISOString(),
     updated_at: (record.updatedAt ?? now).toISOString(),
   };

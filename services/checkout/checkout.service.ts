@@ -19,6 +19,7 @@ import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import type { CommerceMetrics } from '../../lib/metrics.js';
 import { DEFAULT_CURRENCY, lineSubtotalCents, totalCents } from '../../lib/money.js';
+import { cartCurrency } from '../cart/cart.model.js';
 import type { CartService } from '../cart/cart.service.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 
@@ -155,6 +156,11 @@ export function createCheckoutService({
       };
     }
     const products = await catalog.getMany(snapshot.lines.map((line) => line.productId));
+    const currencies = [
+      ...new Set(snapshot.lines.flatMap((line) => products.get(line.productId)?.currency ?? [])),
+    ];
+    // Priced in the cart's currency only: a line in another one is left out, never added to the total.
+    const currency = cartCurrency(currencies);
     const lines: CheckoutLine[] = [];
     const unavailable: number[] = [];
     for (const line of snapshot.lines) {
@@ -163,6 +169,7 @@ export function createCheckoutService({
         unavailable.push(line.productId);
         continue;
       }
+      if (product.currency !== currency) continue;
       lines.push({
         productId: line.productId,
         productName: product.name,
@@ -172,8 +179,6 @@ export function createCheckoutService({
         cartLineVersion: line.version,
       });
     }
-    const currencies = [...new Set(snapshot.lines.map((line) => products.get(line.productId)?.currency))];
-    const currency = currencies.length === 1 && currencies[0] ? currencies[0] : DEFAULT_CURRENCY;
     if (unavailable.length > 0) {
       const message = `products no longer available: ${unavailable.join(', ')}; remove them from the cart`;
       return { lines, itemCount, currency, failure: failure('product_unavailable', message) };
