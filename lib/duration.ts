@@ -14,11 +14,3 @@ export function parseDuration(text: string): number | undefined {
   const ms = Math.round(value * UNIT_MS[unit]);
   return Number.isSafeInteger(ms) ? ms : undefined;
 }
-
-/** Formats milliseconds the way the configuration accepts them, for logs and docs. */
-export function formatDuration(ms: number): string {
-  for (const unit of ['d', 'h', 'm', 's'] as const) {
-    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
-  }
-  return `${ms}ms`;
-}
