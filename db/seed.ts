@@ -5,7 +5,7 @@ import { inventory, products } from './schema.js';
 const SEEDED_AT = new Date('2025-12-25T10:57:29Z');
 
 /** The original catalog (go_cart's migration 000002) with the inventory service's stock levels. */
-export const SEED_PRODUCTS = [
+const SEED_PRODUCTS = [
   {
     id: 1,
     name: 'Laptop',
