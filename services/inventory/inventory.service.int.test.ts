@@ -4,6 +4,7 @@ import { FixedClock } from '../../lib/clock.js';
 import { isAppError } from '../../lib/errors.js';
 import { createTestServices } from '../../test/support/app.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
+import { rejection } from '../../test/support/errors.js';
 import type { Services } from '../index.js';
 import type { StockLevel, StockLine } from './inventory.service.js';
 
@@ -59,17 +60,6 @@ async function expectConsistent(ids: readonly number[]): Promise<void> {
     expect(level.reserved).toBe(await liveReservedUnits(id));
     expect(level.available).toBe(level.onHand - level.reserved);
   }
-}
-
-async function rejection(
-  promise: Promise<unknown>,
-): Promise<{ code: string; extra?: Record<string, unknown> }> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isAppError(error)) throw new Error(`expected an AppError, got ${String(error)}`, { cause: error });
-  return { code: error.code, extra: error.extra };
 }
 
 const level = (productId: number, onHand: number, reserved: number): StockLevel => ({

@@ -2,13 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DECLINE_REASONS } from '../../lib/checkout.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
+import { untilAnswered } from '../../test/support/errors.js';
 import { createMockProvider } from './mock-provider.js';
-import {
-  type AuthorizeOutcome,
-  isProviderUnavailable,
-  type PaymentProvider,
-  type ProviderErrorCode,
-} from './payment-provider.js';
+import { type AuthorizeOutcome, isProviderUnavailable, type PaymentProvider } from './payment-provider.js';
 
 let db: TestDatabase;
 let provider: PaymentProvider;
@@ -55,22 +51,6 @@ async function books(idempotencyKey: string): Promise<BookRow[]> {
   return db.sql<BookRow[]>`
     select operation, reference, payment_method, amount_cents::int as amount_cents, outcome, decline_reason, attempts
     from mock_provider_requests where idempotency_key = ${idempotencyKey}`;
-}
-
-/** Calls until the provider answers, collecting the codes of the transient failures on the way. */
-async function untilAnswered<T>(
-  call: () => Promise<T>,
-): Promise<{ answer: T; failures: ProviderErrorCode[] }> {
-  const failures: ProviderErrorCode[] = [];
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    try {
-      return { answer: await call(), failures };
-    } catch (error) {
-      if (!isProviderUnavailable(error)) throw error;
-      failures.push(error.code);
-    }
-  }
-  throw new Error(`no answer after 5 attempts: ${failures.join(', ')}`);
 }
 
 describe('authorize by test token', () => {

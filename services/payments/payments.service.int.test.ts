@@ -3,15 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DECLINE_REASONS } from '../../lib/checkout.js';
 import { FixedClock } from '../../lib/clock.js';
-import { isAppError } from '../../lib/errors.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
+import { rejection, untilAnswered } from '../../test/support/errors.js';
 import { createMockProvider } from './mock-provider.js';
-import {
-  isProviderUnavailable,
-  type PaymentProvider,
-  type ProviderErrorCode,
-  ProviderUnavailableError,
-} from './payment-provider.js';
+import { type PaymentProvider, ProviderUnavailableError } from './payment-provider.js';
 import { createPaymentsService, type Payment, type PaymentsService } from './payments.service.js';
 
 const START = '2026-03-01T12:00:00.000Z';
@@ -79,31 +74,6 @@ async function succeededCaptures(checkoutId: string): Promise<number> {
     select count(*)::int as captures from payment_operations o join payments p on p.id = o.payment_id
     where p.checkout_id = ${checkoutId} and o.kind = 'CAPTURE' and o.outcome = 'SUCCEEDED'`;
   return row?.captures ?? -1;
-}
-
-async function rejection(
-  promise: Promise<unknown>,
-): Promise<{ code: string; extra?: Record<string, unknown> }> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isAppError(error)) throw new Error(`expected an AppError, got ${String(error)}`, { cause: error });
-  return { code: error.code, extra: error.extra };
-}
-
-/** Retries a verb the way Temporal would, collecting the transient failures on the way. */
-async function retried<T>(call: () => Promise<T>): Promise<{ result: T; failures: ProviderErrorCode[] }> {
-  const failures: ProviderErrorCode[] = [];
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    try {
-      return { result: await call(), failures };
-    } catch (error) {
-      if (!isProviderUnavailable(error)) throw error;
-      failures.push(error.code);
-    }
-  }
-  throw new Error(`no answer after 5 attempts: ${failures.join(', ')}`);
 }
 
 describe('the happy path', () => {
@@ -216,16 +186,16 @@ describe('declines', () => {
 describe('a provider that times out (tok_processingError)', () => {
   it('charges exactly once however often authorize and capture are retried', async () => {
     const checkoutId = randomUUID();
-    const authorization = await retried(() =>
+    const authorization = await untilAnswered(() =>
       payments.authorize(authorizeInput(checkoutId, 'tok_processingError')),
     );
     expect(authorization.failures).toEqual(['PROVIDER_UNAVAILABLE', 'PROVIDER_TIMEOUT']);
-    expect(authorization.result.status).toBe('AUTHORIZED');
+    expect(authorization.answer.status).toBe('AUTHORIZED');
 
-    const capture = await retried(() => payments.capture(checkoutId));
+    const capture = await untilAnswered(() => payments.capture(checkoutId));
     expect(capture.failures).toEqual(['PROVIDER_UNAVAILABLE', 'PROVIDER_TIMEOUT']);
-    expect(capture.result).toMatchObject({ status: 'CAPTURED', capturedCents: AMOUNT });
-    expect(await payments.capture(checkoutId)).toEqual(capture.result);
+    expect(capture.answer).toMatchObject({ status: 'CAPTURED', capturedCents: AMOUNT });
+    expect(await payments.capture(checkoutId)).toEqual(capture.answer);
 
     expect(await operations(checkoutId)).toMatchObject([
       {
@@ -267,10 +237,10 @@ describe('a provider that times out (tok_processingError)', () => {
 
     // A retried authorize learns the answer; the next void releases what it authorized.
     expect(
-      (await retried(() => payments.authorize(authorizeInput(checkoutId, 'tok_processingError')))).result
-        .status,
+      (await untilAnswered(() => payments.authorize(authorizeInput(checkoutId, 'tok_processingError'))))
+        .answer.status,
     ).toBe('AUTHORIZED');
-    expect((await retried(() => payments.void(checkoutId))).result).toMatchObject({ status: 'VOIDED' });
+    expect((await untilAnswered(() => payments.void(checkoutId))).answer).toMatchObject({ status: 'VOIDED' });
     expect(await succeededCaptures(checkoutId)).toBe(0);
   });
 });
