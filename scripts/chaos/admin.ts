@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Journal } from './journal.js';
+import { answerRecord, type Journal } from './journal.js';
 import type { Platform } from './platform.js';
 import type { OrderBook } from './shopper.js';
 
@@ -44,14 +44,7 @@ export async function runAdmin(deps: AdminDeps): Promise<void> {
         tracking_number: `1Z${orderId.slice(0, 8)}`,
       });
       if (answer) {
-        journal.entries.push({
-          kind: 'order-ship',
-          at: Date.now(),
-          status: answer.status,
-          code: answer.status >= 400 ? answer.body?.code : undefined,
-          orderId,
-          bodyStatus: answer.status < 300 ? answer.body?.status : undefined,
-        });
+        journal.entries.push({ kind: 'order-ship', orderId, ...answerRecord(answer) });
         if (answer.status === 200) orders.shipped.push(orderId);
       }
     }
@@ -59,14 +52,7 @@ export async function runAdmin(deps: AdminDeps): Promise<void> {
       const orderId = take(orders.shipped) as string;
       const answer = await call('POST', `/api/v1/orders/${orderId}/deliver`);
       if (answer) {
-        journal.entries.push({
-          kind: 'order-deliver',
-          at: Date.now(),
-          status: answer.status,
-          code: answer.status >= 400 ? answer.body?.code : undefined,
-          orderId,
-          bodyStatus: answer.status < 300 ? answer.body?.status : undefined,
-        });
+        journal.entries.push({ kind: 'order-deliver', orderId, ...answerRecord(answer) });
       }
     }
     if (Date.now() - lastRestock > 3_000) {

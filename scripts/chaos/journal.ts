@@ -34,6 +34,22 @@ export interface AnswerRecord {
   code?: string | undefined;
 }
 
+/**
+ * What every answer to a move records: when it came, its status, the problem's code on a refusal
+ * and the body's `status` on success.
+ */
+export function answerRecord(answer: {
+  status: number;
+  body?: { code?: string; status?: string } | undefined;
+}): AnswerRecord & { bodyStatus: string | undefined } {
+  return {
+    at: Date.now(),
+    status: answer.status,
+    code: answer.status >= 400 ? answer.body?.code : undefined,
+    bodyStatus: answer.status < 300 ? answer.body?.status : undefined,
+  };
+}
+
 export interface CheckoutAnswer extends AnswerRecord {
   kind: 'checkout';
   userId: number;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Answer, type CallOptions, type Json, signWebhookBody } from '../../test/support/black-box.js';
-import type { CheckoutAnswer, Journal } from './journal.js';
+import { answerRecord, type CheckoutAnswer, type Journal } from './journal.js';
 import type { Platform } from './platform.js';
 
 /** The session scenarios and how often a shopper picks each (weights). */
@@ -176,27 +176,12 @@ export async function runShopper(index: number, deps: ShopperDeps, progress: Pro
     const answer = await persist('POST', `/api/v1/checkout/${checkoutId}/cancel`, {
       json: { reason: 'changed my mind' },
     });
-    journal.entries.push({
-      kind: 'checkout-cancel',
-      at: Date.now(),
-      status: answer.status,
-      code: answer.status >= 400 ? answer.body?.code : undefined,
-      userId,
-      checkoutId,
-      bodyStatus: answer.status < 300 ? answer.body?.status : undefined,
-    });
+    journal.entries.push({ kind: 'checkout-cancel', userId, checkoutId, ...answerRecord(answer) });
   }
 
   async function cancelOrder(orderId: string): Promise<void> {
     const answer = await persist('POST', `/api/v1/orders/${orderId}/cancel`);
-    journal.entries.push({
-      kind: 'order-cancel',
-      at: Date.now(),
-      status: answer.status,
-      code: answer.status >= 400 ? answer.body?.code : undefined,
-      orderId,
-      bodyStatus: answer.status < 300 ? answer.body?.status : undefined,
-    });
+    journal.entries.push({ kind: 'order-cancel', orderId, ...answerRecord(answer) });
   }
 
   async function fillCart(): Promise<void> {
