@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError, findErrorCode, isAppError } from './errors.js';
+import { AppError, findCause, findErrorCode, isAppError } from './errors.js';
 
 const sqlState = (code: string) => /^[0-9A-Z]{5}$/.test(code);
 
@@ -22,6 +22,18 @@ describe('findErrorCode', () => {
     ['nothing', undefined, undefined],
   ])('finds %s', (_, error, expected) => {
     expect(findErrorCode(error, sqlState)).toBe(expected);
+  });
+});
+
+describe('findCause', () => {
+  const isTypeError = (candidate: unknown): candidate is TypeError => candidate instanceof TypeError;
+
+  it('answers the first link the predicate takes, as deep as asked', () => {
+    const inner = new TypeError('inner');
+    const chain = new Error('outer', { cause: new Error('middle', { cause: inner }) });
+    expect(findCause(chain, isTypeError)).toBe(inner);
+    expect(findCause(chain, isTypeError, 2)).toBeUndefined();
+    expect(findCause(new Error('alone'), isTypeError)).toBeUndefined();
   });
 });
 

@@ -82,15 +82,28 @@ export function isAppError(error: unknown): error is AppError {
 }
 
 /**
- * The first string `code` that `accept` takes along an error's cause chain (the error, its
- * `cause`, that one's `cause`, … four deep): drivers and ORMs wrap the error that says what
- * went wrong.
+ * The first error along `error`'s cause chain (the error, its `cause`, that one's `cause`, …,
+ * `depth` links at most) that `match` takes: drivers, ORMs and SDKs wrap the error that says
+ * what went wrong.
  */
-export function findErrorCode(error: unknown, accept: (code: string) => boolean): string | undefined {
-  for (let current = error, depth = 0; current && depth < 4; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && accept(code)) return code;
+export function findCause<T>(
+  error: unknown,
+  match: (candidate: unknown) => candidate is T,
+  depth = 4,
+): T | undefined {
+  let current = error;
+  for (let link = 0; current && link < depth; link++) {
+    if (match(current)) return current;
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** The first string `code` along `error`'s cause chain that `accept` takes (SQLSTATEs, errno names). */
+export function findErrorCode(error: unknown, accept: (code: string) => boolean): string | undefined {
+  const coded = (candidate: unknown): candidate is { code: string } => {
+    const code = (candidate as { code?: unknown }).code;
+    return typeof code === 'string' && accept(code);
+  };
+  return findCause(error, coded)?.code;
 }
