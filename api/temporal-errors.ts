@@ -1,5 +1,6 @@
 import { Connection, isGrpcServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { google, temporal } from '@temporalio/proto';
 import { AppError, isErrorCode } from '../lib/errors.js';
 
 // Kept until api/checkout-saga.ts and api/order-lifecycle.ts import it from lib/within.js.
@@ -17,19 +18,104 @@ function unavailableError(cause: unknown): AppError {
   );
 }
 
-/** Maps a Temporal client error to the contract: a rejected update to its code, an outage to 503. */
+/**
+ * Maps a Temporal client error to the contract: a rejected update to its code; an outage, or a
+ * workflow that cannot take the call yet, to 503 with `Retry-After`. The client wraps gRPC errors
+ * (a `ServiceError` whose cause is the gRPC error), so the whole cause chain is looked at.
+ */
 export function contractError(error: unknown): unknown {
   if (error instanceof WorkflowUpdateFailedError) {
     const cause = error.cause;
     if (cause instanceof ApplicationFailure && isErrorCode(cause.type)) {
       return new AppError(cause.type, cause.message, { cause: error });
     }
+    if (cause instanceof ApplicationFailure && cause.type && RETRYABLE_UPDATE_FAILURES.has(cause.type)) {
+      return notReady(error);
+    }
   }
-  if (isGrpcServiceError(error) && unavailable.has(error.code)) return unavailableError(error);
+  const grpc = grpcErrorIn(error);
+  if (grpc && TRANSIENT_CODES.has(grpc.code)) {
+    return new AppError(
+      'service_unavailable',
+      'the workflow service is temporarily unavailable; retry shortly',
+      {
+        cause: error,
+        headers: { 'Retry-After': '1' },
+      },
+    );
+  }
+  if (grpc && isWorkflowNotReady(grpc)) return notReady(error);
   return error;
 }
-/** gRPC UNAVAILABLE and DEADLINE_EXCEEDED: Temporal cannot be reached right now. */
-const unavailable = new Set<number>([14, 4]);
+
+function notReady(cause: unknown): AppError {
+  return new AppError(
+    'service_unavailable',
+    'the workflow is not ready to take this request yet; retry shortly',
+    {
+      cause,
+      headers: { 'Retry-After': '1' },
+    },
+  );
+}
+
+/**
+ * gRPC UNAVAILABLE and DEADLINE_EXCEEDED (Temporal cannot be reached right now, or an update was
+ * aborted by the server) and RESOURCE_EXHAUSTED (too many calls in flight, on the server or on
+ * one workflow).
+ */
+const TRANSIENT_CODES = new Set<number>([14, 4, 8]);
+const FAILED_PRECONDITION = 9;
+
+/**
+ * Failures the server itself gives an update that the workflow never answered: the worker did not
+ * process it, or the run closed (terminated, failed) before completing it. A new call reaches a
+ * workflow that answers, since every move is idempotent and a closed lifecycle is started again.
+ */
+const RETRYABLE_UPDATE_FAILURES = new Set(['UnprocessedUpdate', 'AcceptedUpdateCompletedWorkflow']);
+
+/** What is read of a gRPC error (`@grpc/grpc-js`'s `ServiceError`). */
+interface GrpcServiceError {
+  code: number;
+  metadata: { get(key: string): unknown[] };
+}
+
+/** The first gRPC error in `error`'s cause chain. */
+function grpcErrorIn(error: unknown): GrpcServiceError | undefined {
+  let current = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
+    if (isGrpcServiceError(current)) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/**
+ * FAILED_PRECONDITION with `WorkflowNotReadyFailure`: the workflow's task is failing or has not run
+ * yet (a worker restarting, a workflow still being started), so it cannot take an update now. In
+ * an update-with-start the detail sits inside the `MultiOperationExecutionFailure` of the call.
+ */
+function isWorkflowNotReady(error: GrpcServiceError): boolean {
+  if (error.code !== FAILED_PRECONDITION) return false;
+  const raw = error.metadata.get('grpc-status-details-bin')[0];
+  if (!(raw instanceof Uint8Array)) return false;
+  try {
+    const typesOf = (details: Array<{ type_url?: string | null; value?: Uint8Array | null }>) =>
+      details.flatMap((detail): string[] => {
+        const type = detail.type_url?.replace(/^.*\//, '') ?? '';
+        if (type !== MULTI_OPERATION_FAILURE || !detail.value) return [type];
+        return MultiOperationExecutionFailure.decode(detail.value).statuses.flatMap((status) =>
+          typesOf(status.details ?? []),
+        );
+      });
+    return typesOf(google.rpc.Status.decode(raw).details).includes(WORKFLOW_NOT_READY);
+  } catch {
+    return false;
+  }
+}
+const MULTI_OPERATION_FAILURE = 'temporal.api.errordetails.v1.MultiOperationExecutionFailure';
+const WORKFLOW_NOT_READY = 'temporal.api.errordetails.v1.WorkflowNotReadyFailure';
+const { MultiOperationExecutionFailure } = temporal.api.errordetails.v1;
 
 /** How long the API waits to learn whether Temporal answers at all before it calls it. */
 const REACHABLE_WITHIN_MS = 1_000;

@@ -1,7 +1,10 @@
+import { fileURLToPath } from 'node:url';
+import { Worker } from '@temporalio/worker';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderJson } from '../../lib/order.js';
 import { OrderStatusKey } from '../../lib/search-attributes.js';
+import { taskQueue } from '../../lib/task-queues.js';
 import { adminToken, bearer, jsonRequest, userToken } from '../../test/support/app.js';
 import {
   type CheckoutStack,
@@ -15,8 +18,10 @@ import { expectProblem } from '../../test/support/problem.js';
 import { connectTestRedis, userIdSource, waitFor } from '../../test/support/redis.js';
 import {
   createTemporalTestContext,
+  createTestWorkers,
   type TemporalTestContext,
   temporalCli,
+  withWorkers,
 } from '../../test/support/temporal.js';
 import { getOrderStatusQuery, orderWorkflowId } from '../../workflows/order.contract.js';
 
@@ -318,6 +323,61 @@ describe('the order lifecycle', () => {
     expect((await ledgerOf(db, checkoutId)).restocked).toBe(1);
     expect(await short.services.inventory.getStock(product)).toMatchObject({ onHand: 10 });
   });
+});
+
+describe('a move while the order workflow cannot run yet', () => {
+  it('answers 503 with Retry-After, not 500, while its workflow task fails; the same call succeeds once a worker runs it', async () => {
+    const { orderId, headers } = await placeOrder();
+    // An operator terminated the lifecycle: the next move starts a new run, here on queues
+    // served only by a worker whose every workflow task fails.
+    const lifecycle = temporal.client.workflow.getHandle(orderWorkflowId(orderId));
+    await waitFor('the order workflow to run', async () =>
+      lifecycle.describe().then(
+        (description) => description.status.name === 'RUNNING',
+        () => false,
+      ),
+    );
+    await lifecycle.terminate('the lifecycle is started again by the next move');
+    const unready = await stackWith({ noWorkers: true, waitMs: 1_000 });
+    const broken = await Worker.create({
+      connection: temporal.connection,
+      taskQueue: taskQueue(unready.prefix, 'orders'),
+      workflowsPath: fileURLToPath(new URL('../../test/support/unready-order.workflow.ts', import.meta.url)),
+    });
+    const cancel = () => post(unready, `/api/v1/orders/${orderId}/cancel`, headers);
+    await withWorkers([broken], async () => {
+      // The call that starts the run is still waiting for it when its wait ends: accepted.
+      expect((await cancel()).status).toBe(202);
+      // Once its first workflow task has failed, Temporal refuses every update to it at once.
+      let refused: Response | undefined;
+      await waitFor('a move to be refused', async () => {
+        const response = await cancel();
+        if (response.status === 202) return false;
+        refused = response;
+        return true;
+      });
+      await expectProblem(refused as Response, 503, 'service_unavailable');
+      expect(refused?.headers.get('retry-after')).toBe('1');
+    });
+
+    // A worker that runs the lifecycle takes the workflow over; the client's retry goes through.
+    const workers = await createTestWorkers(temporal, { services: unready.services, prefix: unready.prefix });
+    await withWorkers(workers, async () => {
+      let answered: Response | undefined;
+      await waitFor(
+        'the retried cancel to be applied',
+        async () => {
+          answered = await cancel();
+          return answered.status === 200;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      expect(await orderOf(answered as Response)).toMatchObject({
+        status: 'CANCELLED',
+        payment: { status: 'REFUNDED', refunded_cents: 3000 },
+      });
+    });
+  }, 120_000);
 });
 
 describe('GET /api/v1/orders', () => {
