@@ -77,7 +77,7 @@ export const inventory = pgTable(
   ],
 );
 
-export const RESERVATION_STATUSES = ['RESERVED', 'COMMITTED', 'RELEASED', 'EXPIRED'] as const;
+const RESERVATION_STATUSES = ['RESERVED', 'COMMITTED', 'RELEASED', 'EXPIRED'] as const;
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 
 /**
@@ -105,7 +105,7 @@ export const reservations = pgTable(
   ],
 );
 
-export const STOCK_MOVEMENT_REASONS = ['RESTOCK', 'ADJUSTMENT'] as const;
+const STOCK_MOVEMENT_REASONS = ['RESTOCK', 'ADJUSTMENT'] as const;
 
 /**
  * Ledger of on_hand changes made outside checkouts. The unique (reason, reference, product)
@@ -222,7 +222,7 @@ export const checkouts = pgTable(
   ],
 );
 
-export const PAYMENT_STATUSES = [
+const PAYMENT_STATUSES = [
   'NEW',
   'REQUIRES_CONFIRMATION',
   'AUTHORIZED',
@@ -266,9 +266,9 @@ export const payments = pgTable(
   ],
 );
 
-export const PAYMENT_OPERATION_KINDS = ['AUTHORIZE', 'CAPTURE', 'VOID', 'REFUND'] as const;
+const PAYMENT_OPERATION_KINDS = ['AUTHORIZE', 'CAPTURE', 'VOID', 'REFUND'] as const;
 export type PaymentOperationKind = (typeof PAYMENT_OPERATION_KINDS)[number];
-export const PAYMENT_OPERATION_OUTCOMES = [
+const PAYMENT_OPERATION_OUTCOMES = [
   'IN_FLIGHT',
   'SUCCEEDED',
   'DECLINED',

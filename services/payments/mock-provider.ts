@@ -11,7 +11,7 @@ import {
   ProviderUnavailableError,
 } from './payment-provider.js';
 
-export const MOCK_PROVIDER_NAME = 'mock';
+const MOCK_PROVIDER_NAME = 'mock';
 
 /** The contract's test tokens that the mock refuses, and the reason each gives. */
 export const DECLINING_TOKENS: ReadonlyMap<string, DeclineReason> = new Map([
@@ -21,9 +21,9 @@ export const DECLINING_TOKENS: ReadonlyMap<string, DeclineReason> = new Map([
   ['tok_incorrectCvc', 'INVALID_CCV'],
 ]);
 /** Every operation on it: the 1st call fails, the 2nd is processed but its answer is lost, later calls answer. */
-export const PROCESSING_ERROR_TOKEN = 'tok_processingError';
+const PROCESSING_ERROR_TOKEN = 'tok_processingError';
 /** Authorization waits for the customer's confirmation (`confirm`). */
-export const THREE_D_SECURE_TOKEN = 'tok_threeDSecure';
+const THREE_D_SECURE_TOKEN = 'tok_threeDSecure';
 
 type MockOperation = 'authorize' | 'confirm' | 'capture' | 'void' | 'refund';
 

@@ -65,7 +65,7 @@ export type ProviderResult =
   | { outcome: 'succeeded'; reference: string }
   | { outcome: 'declined'; reference: string; reason: DeclineReason };
 
-export const PROVIDER_ERROR_CODES = ['PROVIDER_UNAVAILABLE', 'PROVIDER_TIMEOUT'] as const;
+const PROVIDER_ERROR_CODES = ['PROVIDER_UNAVAILABLE', 'PROVIDER_TIMEOUT'] as const;
 /** UNAVAILABLE: the request did not reach the provider. TIMEOUT: it may have been processed, the answer was lost. */
 export type ProviderErrorCode = (typeof PROVIDER_ERROR_CODES)[number];
 

@@ -44,7 +44,7 @@ export interface AuthorizePaymentInput {
   paymentMethod?: string | undefined;
 }
 
-export const DEFAULT_PAYMENT_METHOD = 'tok_visa';
+const DEFAULT_PAYMENT_METHOD = 'tok_visa';
 
 export type PaymentStep = 'authorize' | 'confirm' | 'capture' | 'void' | 'refund';
 
