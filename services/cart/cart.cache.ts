@@ -1,27 +1,25 @@
 /**
  * Cart cache: Redis cache-aside over Postgres, one hash per user with the raw cart and its version.
  *
- * Freshness never depends on Redis. A cart found here, or taken from another caller's read in
- * flight, is a candidate: the service serves it only when the statement that reads the cart's
- * prices also returns, from Postgres, the version the candidate carries (a version names one
- * content: every write takes a new one from a sequence). A read that starts after a write was
- * acknowledged therefore sees it whatever Redis lost or kept: an eviction, a FLUSHALL, a restart,
- * a partition, or a writer that died between its commit and its invalidation cost hits, never
- * freshness, and nothing here has to be remembered or replayed.
+ * Freshness never depends on Redis: a cart found here, or taken from another caller's read in
+ * flight, is a candidate that the service serves only if Postgres, read after the request began,
+ * still has its version (every write takes a new one from a sequence). Lost keys, a restart, a
+ * partition or a writer that died before invalidating cost hits, never freshness.
  *
- * What this module does is keep outdated carts out of Redis so that hits stay hits. The Go
- * service deleted the key on every write, yet a reader that had read *before* the write could
- * store its result *after* the delete. So every write invalidates with its version, raising a
- * per-user `floor` ("a version this new exists") and dropping `data`, and a fill carries the
- * version its reader read and is refused, atomically inside Redis, when the floor is higher.
- * Versions are comparable because they are taken while the cart row is locked (a new cart
- * re-takes its version after its insert) and purges take their fence inside the deleting
- * transaction, so a higher version is a later commit. The floor a reader saw at its miss was
- * raised after its write committed, so a read that starts later includes that write: the fill may
- * claim max(version read, floor seen), which lets an absent cart be cached after a purge, and a
- * caller that joined another's read in flight takes it only if it is at least that new. A fill is
- * also dropped when the connection was lost since the miss (a restarted Redis forgot its floors)
- * or when the key that carried the floor it saw has vanished.
+ * This module keeps outdated carts out of Redis so that hits stay hits. A reader that read
+ * *before* a write could store its result *after* the write's delete (the Go service's bug), so
+ * every write invalidates with its version, raising a per-user `floor` ("a version this new
+ * exists") and dropping `data`, and a fill carries the version its reader read and is refused,
+ * atomically in Redis, when the floor is higher. Versions are taken under the cart's row lock (a
+ * purge takes its fence inside the deleting transaction), so a higher version is a later commit.
+ * The floor seen at a miss was raised after its write committed, so a read that starts later
+ * includes that write: the fill may claim max(version read, floor seen), which lets an absent cart
+ * be cached after a purge, and a caller joining a read in flight takes it only if it is at least
+ * that new. A fill is dropped too when the connection was lost since the miss (a restarted Redis
+ * forgot its floors) or when the key that carried the floor it saw has vanished.
+ *
+ * The client (`createRedisClient`) bounds every command with its timeout, fails fast while
+ * disconnected and logs each outage once; here failures are only counted.
  */
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
@@ -29,15 +27,12 @@ import type { Logger } from '../../lib/logger.js';
 import type { CartRecord } from './cart.model.js';
 
 export interface CartCacheOptions {
+  /** A client from `createRedisClient`: its command timeout bounds every cache command. */
   redis: Redis;
   logger: Logger;
   metrics: Registry;
   ttlMs: number;
   jitterMs: number;
-  /** Upper bound on each cache command, on top of the client's own command timeout. */
-  timeoutMs?: number;
-  /** How often hit-rate statistics are logged (lazily, on the next lookup). */
-  statsLogIntervalMs?: number;
   random?: () => number;
 }
 
@@ -54,7 +49,18 @@ export interface CacheMiss {
   epoch: number;
 }
 
-export type FillResult = 'stored' | 'fenced' | 'aborted' | 'error';
+/** Each counter's `result` labels (all shown from the start, at 0), with its help text. */
+const COUNTERS = {
+  requests: ['Cart cache lookups by result', ['hit', 'miss', 'error', 'bypass']],
+  fills: [
+    'Cart cache fills by result (fenced: a newer version exists)',
+    ['stored', 'fenced', 'aborted', 'error'],
+  ],
+  invalidations: ['Cart cache invalidations by result', ['ok', 'error', 'deferred']],
+} as const;
+type Counted = keyof typeof COUNTERS;
+type Tally<K extends Counted> = Record<(typeof COUNTERS)[K][1][number], number>;
+export type FillResult = keyof Tally<'fills'>;
 
 export interface CartCacheStats {
   hits: number;
@@ -67,8 +73,8 @@ export interface CartCacheStats {
   sharedReads: number;
   /** Hits and shared reads the service refused because Postgres had another version. */
   stale: number;
-  fills: Record<FillResult, number>;
-  invalidations: Record<'ok' | 'error' | 'deferred', number>;
+  fills: Tally<'fills'>;
+  invalidations: Tally<'invalidations'>;
 }
 
 export const CART_CACHE_PREFIX = 'cart:v1:';
@@ -85,6 +91,7 @@ export function acceptsFlight(flightEffectiveVersion: number, callerFloor: numbe
   return flightEffectiveVersion >= callerFloor;
 }
 
+/** ARGV: the version written, the TTL. Raises the floor, drops the cart, keeps the floor a TTL. */
 const INVALIDATE_LUA = `
 local floor = tonumber(redis.call('HGET', KEYS[1], 'floor') or '0')
 if tonumber(ARGV[1]) > floor then redis.call('HSET', KEYS[1], 'floor', ARGV[1]) end
@@ -95,6 +102,7 @@ end
 return 1
 `;
 
+/** ARGV: the version read, the cart, the TTL, the floor seen at the miss. 0: fenced. */
 const FILL_LUA = `
 local raw = redis.call('HGET', KEYS[1], 'floor')
 if not raw then
@@ -107,126 +115,64 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `;
 
-interface CartScripts {
-  cartCacheInvalidateV1(key: string, version: string, ttlMs: string): Promise<number>;
-  cartCacheFillV1(
-    key: string,
-    version: string,
-    json: string,
-    ttlMs: string,
-    floorSeen: string,
-  ): Promise<number>;
-}
+type Script = (key: string, ...args: string[]) => Promise<number>;
+type Scripts = { cartCacheInvalidateV1: Script; cartCacheFillV1: Script };
 
-interface Flight {
-  promise: Promise<{ record: CartRecord; effectiveVersion: number }>;
-}
+/** A Postgres read in flight, with the version its result may claim (see the top of this file). */
+type Flight = Promise<{ record: CartRecord; effectiveVersion: number }>;
 
-const ERROR_LOG_INTERVAL_MS = 30_000;
+const DISCONNECT_EVENTS = ['close', 'end', 'reconnecting'] as const;
 
 export type CartCache = ReturnType<typeof createCartCache>;
 
 /** The cart cache over one ioredis client. Never throws: every failure degrades to Postgres. */
-export function createCartCache(options: CartCacheOptions) {
-  const { redis, logger, ttlMs, jitterMs } = options;
-  const timeoutMs = options.timeoutMs ?? 1_000;
-  const statsLogIntervalMs = options.statsLogIntervalMs ?? 60_000;
-  const random = options.random ?? Math.random;
+export function createCartCache({ redis, logger, metrics, ttlMs, jitterMs, random }: CartCacheOptions) {
   const scripts = defineScripts(redis);
-  const metrics = createMetrics(options.metrics);
-
+  const counters = registerCounters(metrics);
+  const stale = counter(metrics, 'cart_cache_stale_total', STALE_HELP);
   const counts = {
-    hit: 0,
-    miss: 0,
-    error: 0,
-    bypass: 0,
-    shared: 0,
-    stale: 0,
-    fills: { stored: 0, fenced: 0, aborted: 0, error: 0 } as Record<FillResult, number>,
-    invalidations: { ok: 0, error: 0, deferred: 0 },
+    requests: tally('requests'),
+    fills: tally('fills'),
+    invalidations: tally('invalidations'),
   };
+  let shared = 0;
+  let refused = 0;
+  /** Counts for `stats()` (this cache) and on the registry (every cache that shares it), in one step. */
+  function count<K extends Counted>(kind: K, result: keyof Tally<K> & string, n = 1): void {
+    const own = counts[kind] as Record<string, number>;
+    own[result] = (own[result] ?? 0) + n;
+    counters[kind].inc({ result }, n);
+  }
+  const failed = (operation: string, err: unknown) =>
+    logger.debug({ err, operation }, 'cart cache command failed; served from Postgres');
 
+  const ttl = () => String(ttlWithJitter(ttlMs, jitterMs, random));
+  const connected = () => redis.status === 'ready';
+  /** Bumped on every disconnect: a fill whose miss saw another epoch may be judged by a Redis that forgot. */
   let epoch = 0;
-  const flights = new Map<number, Flight>();
-
-  let lastErrorLogAt = Number.NEGATIVE_INFINITY;
-  let suppressedErrors = 0;
-  let lastStatsLogAt = performance.now();
-
   const onDisconnect = () => {
     epoch += 1;
   };
-  redis.on('close', onDisconnect);
-  redis.on('end', onDisconnect);
-  redis.on('reconnecting', onDisconnect);
-
-  function countLookup(result: 'hit' | 'miss' | 'error' | 'bypass'): void {
-    counts[result] += 1;
-    metrics.requests.inc({ result });
-    const now = performance.now();
-    if (now - lastStatsLogAt >= statsLogIntervalMs) {
-      lastStatsLogAt = now;
-      logger.info({ cartCache: stats() }, 'cart cache statistics');
-    }
-  }
-
-  function reportError(operation: string, error: unknown): void {
-    const now = performance.now();
-    if (now - lastErrorLogAt < ERROR_LOG_INTERVAL_MS) {
-      suppressedErrors += 1;
-      return;
-    }
-    logger.warn(
-      { err: error, operation, suppressedSinceLastLog: suppressedErrors },
-      'cart cache unavailable; serving carts from Postgres',
-    );
-    lastErrorLogAt = now;
-    suppressedErrors = 0;
-  }
-
-  const connected = () => redis.status === 'ready';
-
-  async function withTimeout<T>(operation: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`cart cache command timed out after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([operation, deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  function ttl(): string {
-    return String(ttlWithJitter(ttlMs, jitterMs, random));
-  }
+  for (const event of DISCONNECT_EVENTS) redis.on(event, onDisconnect);
+  /** One Postgres read in flight per user, which concurrent misses join. */
+  const flights = new Map<number, Flight>();
 
   /** One lookup: a hit, a miss with the floor it saw, or `unavailable`. */
   async function lookup(userId: number): Promise<CacheLookup> {
     if (!connected()) {
-      countLookup('bypass');
+      count('requests', 'bypass');
       return { kind: 'unavailable' };
     }
     const startEpoch = epoch;
     try {
-      const [data, floor] = await withTimeout(redis.hmget(cartCacheKey(userId), 'data', 'floor'));
+      const [data, floor] = await redis.hmget(cartCacheKey(userId), 'data', 'floor');
       const record = data ? decodeRecord(data, userId) : undefined;
-      if (record) {
-        countLookup('hit');
-        return { kind: 'hit', record };
-      }
-      countLookup('miss');
-      return {
-        kind: 'miss',
-        miss: { userId, floor: floor ? Number(floor) : 0, epoch: startEpoch },
-      };
+      count('requests', record ? 'hit' : 'miss');
+      if (record) return { kind: 'hit', record };
+      return { kind: 'miss', miss: { userId, floor: floor ? Number(floor) : 0, epoch: startEpoch } };
     } catch (error) {
-      countLookup('error');
-      reportError('lookup', error);
+      count('requests', 'error');
+      failed('lookup', error);
       return { kind: 'unavailable' };
     }
   }
@@ -237,34 +183,20 @@ export function createCartCache(options: CartCacheOptions) {
     miss: CacheMiss,
     effectiveVersion = Math.max(record.version, miss.floor),
   ): Promise<FillResult> {
-    const result = await attemptFill(record, miss, effectiveVersion);
-    counts.fills[result] += 1;
-    metrics.fills.inc({ result });
-    return result;
-  }
-
-  async function attemptFill(
-    record: CartRecord,
-    miss: CacheMiss,
-    effectiveVersion: number,
-  ): Promise<FillResult> {
     if (record.userId !== miss.userId) throw new Error('fill for another user than the miss');
-    if (!connected() || epoch !== miss.epoch) return 'aborted';
-    try {
-      const stored = await withTimeout(
-        scripts.cartCacheFillV1(
-          cartCacheKey(miss.userId),
-          String(effectiveVersion),
-          encodeRecord(record),
-          ttl(),
-          String(miss.floor),
-        ),
-      );
-      return stored === 1 ? 'stored' : 'fenced';
-    } catch (error) {
-      reportError('fill', error);
-      return 'error';
+    let result: FillResult = 'aborted';
+    if (connected() && epoch === miss.epoch) {
+      const args = [String(effectiveVersion), encodeRecord(record), ttl(), String(miss.floor)] as const;
+      try {
+        result =
+          (await scripts.cartCacheFillV1(cartCacheKey(miss.userId), ...args)) === 1 ? 'stored' : 'fenced';
+      } catch (error) {
+        failed('fill', error);
+        result = 'error';
+      }
     }
+    count('fills', result);
+    return result;
   }
 
   /**
@@ -276,48 +208,48 @@ export function createCartCache(options: CartCacheOptions) {
     const found = await lookup(userId);
     if (found.kind === 'hit') return found.record;
     if (found.kind === 'unavailable') return load();
-    return readThrough(found.miss, load);
-  }
-
-  async function readThrough(miss: CacheMiss, load: () => Promise<CartRecord>): Promise<CartRecord> {
+    const { miss } = found;
     let rejected: Flight | undefined;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const current = flights.get(miss.userId);
-      if (current && current !== rejected) {
-        let shared: { record: CartRecord; effectiveVersion: number };
-        try {
-          shared = await current.promise;
-        } catch {
-          // Its failure is its leader's to report; this caller makes its own read.
-          return load();
-        }
-        if (acceptsFlight(shared.effectiveVersion, miss.floor)) {
-          counts.shared += 1;
-          return shared.record;
-        }
-        rejected = current;
-        continue;
+    for (let joined = flights.get(userId); joined && joined !== rejected; joined = flights.get(userId)) {
+      const result = await joined.catch(() => undefined);
+      // A failed read is its own caller's to report: this one reads alone.
+      if (!result) return load();
+      if (acceptsFlight(result.effectiveVersion, miss.floor)) {
+        shared += 1;
+        return result.record;
       }
-      const flight = startFlight(miss, load);
-      const { record, effectiveVersion } = await flight.promise;
-      await fill(record, miss, effectiveVersion);
-      return record;
+      rejected = joined;
     }
-    return load();
-  }
-
-  function startFlight(miss: CacheMiss, load: () => Promise<CartRecord>): Flight {
-    const promise = load().then((record) => ({
+    const flight: Flight = load().then((record) => ({
       record,
       effectiveVersion: Math.max(record.version, miss.floor),
     }));
-    const flight: Flight = { promise };
-    flights.set(miss.userId, flight);
-    const settle = () => {
-      if (flights.get(miss.userId) === flight) flights.delete(miss.userId);
+    flights.set(userId, flight);
+    const land = () => {
+      if (flights.get(userId) === flight) flights.delete(userId);
     };
-    promise.then(settle, settle);
-    return flight;
+    flight.then(land, land);
+    const { record, effectiveVersion } = await flight;
+    await fill(record, miss, effectiveVersion);
+    return record;
+  }
+
+  /** `invalidate` for several users at one version (purges). */
+  async function invalidateMany(userIds: readonly number[], version: number): Promise<void> {
+    if (!connected()) {
+      if (userIds.length > 0) count('invalidations', 'deferred', userIds.length);
+      return;
+    }
+    const invalidateOne = async (userId: number) => {
+      try {
+        await scripts.cartCacheInvalidateV1(cartCacheKey(userId), String(version), ttl());
+        count('invalidations', 'ok');
+      } catch (error) {
+        failed('invalidate', error);
+        count('invalidations', 'error');
+      }
+    };
+    await Promise.all(userIds.map(invalidateOne));
   }
 
   /**
@@ -325,163 +257,92 @@ export function createCartCache(options: CartCacheOptions) {
    * stored afterwards. Call after the write committed. Never throws; a failure costs hits only
    * (the next read that finds the old cart refuses it and discards it).
    */
-  async function invalidate(userId: number, version: number): Promise<void> {
-    await invalidateMany([userId], version);
-  }
-
-  /** `invalidate` for several users at one version (purges). */
-  async function invalidateMany(userIds: readonly number[], version: number): Promise<void> {
-    if (userIds.length === 0) return;
-    if (!connected()) {
-      counts.invalidations.deferred += userIds.length;
-      metrics.invalidations.inc({ result: 'deferred' }, userIds.length);
-      return;
-    }
-    const results = await Promise.allSettled(
-      userIds.map((userId) =>
-        withTimeout(scripts.cartCacheInvalidateV1(cartCacheKey(userId), String(version), ttl())),
-      ),
-    );
-    const failed = results.filter((result) => result.status === 'rejected');
-    for (const failure of failed) reportError('invalidate', failure.reason);
-    counts.invalidations.ok += userIds.length - failed.length;
-    counts.invalidations.error += failed.length;
-    if (userIds.length > failed.length) {
-      metrics.invalidations.inc({ result: 'ok' }, userIds.length - failed.length);
-    }
-    if (failed.length > 0) metrics.invalidations.inc({ result: 'error' }, failed.length);
-  }
-
-  /** Drops a cart the caller found older than Postgres (which has `version`), so the next read refills it. */
-  async function discard(userId: number, version: number): Promise<void> {
-    counts.stale += 1;
-    metrics.stale.inc();
-    await invalidate(userId, version);
-  }
-
-  function stats(): CartCacheStats {
-    const lookups = counts.hit + counts.miss + counts.error + counts.bypass;
-    return {
-      hits: counts.hit,
-      misses: counts.miss,
-      errors: counts.error,
-      bypasses: counts.bypass,
-      hitRate: lookups === 0 ? 0 : counts.hit / lookups,
-      sharedReads: counts.shared,
-      stale: counts.stale,
-      fills: { ...counts.fills },
-      invalidations: { ...counts.invalidations },
-    };
-  }
+  const invalidate = (userId: number, version: number): Promise<void> => invalidateMany([userId], version);
 
   return {
     read,
     invalidate,
     invalidateMany,
-    discard,
+    /** Drops a cart the caller found older than Postgres (which has `version`), so the next read refills it. */
+    async discard(userId: number, version: number): Promise<void> {
+      refused += 1;
+      stale.inc();
+      await invalidate(userId, version);
+    },
     lookup,
     fill,
-    stats,
+    /** This cache's counts (the registry's counters add up every cache registered on it). */
+    stats(): CartCacheStats {
+      const { hit: hits, miss: misses, error: errors, bypass: bypasses } = counts.requests;
+      const hitRate = hits / Math.max(1, hits + misses + errors + bypasses);
+      const [fills, invalidations] = [{ ...counts.fills }, { ...counts.invalidations }];
+      return {
+        hits,
+        misses,
+        errors,
+        bypasses,
+        hitRate,
+        sharedReads: shared,
+        stale: refused,
+        fills,
+        invalidations,
+      };
+    },
     /** Detaches from the client; the client itself belongs to the caller. */
     close(): void {
-      redis.off('close', onDisconnect);
-      redis.off('end', onDisconnect);
-      redis.off('reconnecting', onDisconnect);
+      for (const event of DISCONNECT_EVENTS) redis.off(event, onDisconnect);
     },
   };
 }
 
-function defineScripts(redis: Redis): CartScripts {
-  const target = redis as Redis & Partial<CartScripts>;
-  if (typeof target.cartCacheInvalidateV1 !== 'function') {
+function defineScripts(redis: Redis): Scripts {
+  const client = redis as Redis & Partial<Scripts>;
+  if (!client.cartCacheInvalidateV1) {
     redis.defineCommand('cartCacheInvalidateV1', { numberOfKeys: 1, lua: INVALIDATE_LUA });
   }
-  if (typeof target.cartCacheFillV1 !== 'function') {
-    redis.defineCommand('cartCacheFillV1', { numberOfKeys: 1, lua: FILL_LUA });
-  }
-  return target as Redis & CartScripts;
+  if (!client.cartCacheFillV1) redis.defineCommand('cartCacheFillV1', { numberOfKeys: 1, lua: FILL_LUA });
+  return client as Redis & Scripts;
 }
 
-function createMetrics(registry: Registry) {
-  const counter = (name: string, help: string, results: string[] = []) => {
-    const existing = registry.getSingleMetric(name);
-    if (existing) return existing as Counter<'result'>;
-    const labelNames = results.length > 0 ? (['result'] as const) : [];
-    const created = new Counter<'result'>({ name, help, labelNames, registers: [registry] });
-    for (const result of results) created.inc({ result }, 0);
-    return created;
-  };
-  return {
-    requests: counter('cart_cache_requests_total', 'Cart cache lookups by result', [
-      'hit',
-      'miss',
-      'error',
-      'bypass',
-    ]),
-    fills: counter('cart_cache_fills_total', 'Cart cache fills by result (fenced: a newer version exists)', [
-      'stored',
-      'fenced',
-      'aborted',
-      'error',
-    ]),
-    invalidations: counter('cart_cache_invalidations_total', 'Cart cache invalidations by result', [
-      'ok',
-      'error',
-      'deferred',
-    ]),
-    stale: counter(
-      'cart_cache_stale_total',
-      'Cached or shared carts refused because Postgres had another version (served from Postgres)',
-    ),
-  };
+const STALE_HELP =
+  'Cached or shared carts refused because Postgres had another version (served from Postgres)';
+
+/** The counter of that name on `registry`, created once however many caches share the registry. */
+function counter(registry: Registry, name: string, help: string, results: readonly string[] = []) {
+  const existing = registry.getSingleMetric(name) as Counter<'result'> | undefined;
+  if (existing) return existing;
+  const labelNames = results.length > 0 ? (['result'] as const) : [];
+  const created = new Counter<'result'>({ name, help, labelNames, registers: [registry] });
+  for (const result of results) created.inc({ result }, 0);
+  return created;
 }
 
-interface EncodedCart {
-  id: string | null;
-  userId: number;
-  version: number;
-  createdAt: string | null;
-  updatedAt: string | null;
-  lines: Array<{ productId: number; quantity: number; addedAt: string; version: number }>;
+function registerCounters(registry: Registry): Record<Counted, Counter<'result'>> {
+  const each = (kind: Counted) =>
+    counter(registry, `cart_cache_${kind}_total`, COUNTERS[kind][0], COUNTERS[kind][1]);
+  return { requests: each('requests'), fills: each('fills'), invalidations: each('invalidations') };
 }
 
-export function encodeRecord(record: CartRecord): string {
-  const encoded: EncodedCart = {
-    id: record.id,
-    userId: record.userId,
-    version: record.version,
-    createdAt: record.createdAt?.toISOString() ?? null,
-    updatedAt: record.updatedAt?.toISOString() ?? null,
-    lines: record.lines.map((line) => ({
-      productId: line.productId,
-      quantity: line.quantity,
-      addedAt: line.addedAt.toISOString(),
-      version: line.version,
-    })),
-  };
-  return JSON.stringify(encoded);
+function tally<K extends Counted>(kind: K): Tally<K> {
+  return Object.fromEntries(COUNTERS[kind][1].map((result) => [result, 0])) as Tally<K>;
 }
+
+/** What is cached of a cart and its lines (an array replacer keeps only these), dates as ISO strings. */
+const CACHED_FIELDS = ['id', 'userId', 'version', 'createdAt', 'updatedAt', 'lines'];
+const CACHED_LINE_FIELDS = ['productId', 'quantity', 'addedAt'];
+const DATE_FIELDS = new Set(['createdAt', 'updatedAt', 'addedAt']);
+
+export const encodeRecord = (record: CartRecord): string =>
+  JSON.stringify(record, [...CACHED_FIELDS, ...CACHED_LINE_FIELDS]);
 
 /** The cached cart, or undefined when the entry is unreadable (then it is treated as a miss). */
 export function decodeRecord(json: string, userId: number): CartRecord | undefined {
   try {
-    const value = JSON.parse(json) as EncodedCart;
-    if (value.userId !== userId || !Array.isArray(value.lines) || typeof value.version !== 'number') {
-      return undefined;
-    }
-    return {
-      id: value.id,
-      userId: value.userId,
-      version: value.version,
-      createdAt: value.createdAt === null ? null : new Date(value.createdAt),
-      updatedAt: value.updatedAt === null ? null : new Date(value.updatedAt),
-      lines: value.lines.map((line) => ({
-        productId: line.productId,
-        quantity: line.quantity,
-        addedAt: new Date(line.addedAt),
-        version: line.version,
-      })),
-    };
+    const value = JSON.parse(json, (key, field: unknown) =>
+      DATE_FIELDS.has(key) && typeof field === 'string' ? new Date(field) : field,
+    ) as Partial<CartRecord>;
+    const valid = value.userId === userId && Array.isArray(value.lines) && typeof value.version === 'number';
+    return valid ? (value as CartRecord) : undefined;
   } catch {
     return undefined;
   }
