@@ -1,22 +1,23 @@
 import { Connection, isGrpcServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { google, temporal } from '@temporalio/proto';
-import { AppError, isErrorCode } from '../lib/errors.js';
+import { AppError, findCause, isErrorCode } from '../lib/errors.js';
 
 // Kept until api/checkout-saga.ts and api/order-lifecycle.ts import it from lib/within.js.
 export { within } from '../lib/within.js';
 
-/** Temporal cannot be reached right now: 503, and a hint to retry in a second. */
-function unavailableError(cause: unknown): AppError {
-  return new AppError(
-    'service_unavailable',
-    'the workflow service is temporarily unavailable; retry shortly',
-    {
-      cause,
-      headers: { 'Retry-After': '1' },
-    },
-  );
+/** A 503 with a hint to retry in a second: `what` is the part of the workflow service that is away. */
+function retryShortly(what: string, cause: unknown): AppError {
+  return new AppError('service_unavailable', `${what}; retry shortly`, {
+    cause,
+    headers: { 'Retry-After': '1' },
+  });
 }
+
+const unavailableError = (cause: unknown) =>
+  retryShortly('the workflow service is temporarily unavailable', cause);
+const notReady = (cause: unknown) =>
+  retryShortly('the workflow is not ready to take this request yet', cause);
 
 /**
  * Maps a Temporal client error to the contract: a rejected update to its code; an outage, or a
@@ -33,30 +34,10 @@ export function contractError(error: unknown): unknown {
       return notReady(error);
     }
   }
-  const grpc = grpcErrorIn(error);
-  if (grpc && TRANSIENT_CODES.has(grpc.code)) {
-    return new AppError(
-      'service_unavailable',
-      'the workflow service is temporarily unavailable; retry shortly',
-      {
-        cause: error,
-        headers: { 'Retry-After': '1' },
-      },
-    );
-  }
+  const grpc = findCause(error, isGrpcServiceError, 5);
+  if (grpc && TRANSIENT_CODES.has(grpc.code)) return unavailableError(error);
   if (grpc && isWorkflowNotReady(grpc)) return notReady(error);
   return error;
-}
-
-function notReady(cause: unknown): AppError {
-  return new AppError(
-    'service_unavailable',
-    'the workflow is not ready to take this request yet; retry shortly',
-    {
-      cause,
-      headers: { 'Retry-After': '1' },
-    },
-  );
 }
 
 /**
@@ -78,16 +59,6 @@ const RETRYABLE_UPDATE_FAILURES = new Set(['UnprocessedUpdate', 'AcceptedUpdateC
 interface GrpcServiceError {
   code: number;
   metadata: { get(key: string): unknown[] };
-}
-
-/** The first gRPC error in `error`'s cause chain. */
-function grpcErrorIn(error: unknown): GrpcServiceError | undefined {
-  let current = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
-    if (isGrpcServiceError(current)) return current;
-    current = current.cause;
-  }
-  return undefined;
 }
 
 /**
