@@ -268,12 +268,7 @@ export const payments = pgTable(
 
 const PAYMENT_OPERATION_KINDS = ['AUTHORIZE', 'CAPTURE', 'VOID', 'REFUND'] as const;
 export type PaymentOperationKind = (typeof PAYMENT_OPERATION_KINDS)[number];
-const PAYMENT_OPERATION_OUTCOMES = [
-  'IN_FLIGHT',
-  'SUCCEEDED',
-  'DECLINED',
-  'REQUIRES_CONFIRMATION',
-] as const;
+const PAYMENT_OPERATION_OUTCOMES = ['IN_FLIGHT', 'SUCCEEDED', 'DECLINED', 'REQUIRES_CONFIRMATION'] as const;
 export type PaymentOperationOutcome = (typeof PAYMENT_OPERATION_OUTCOMES)[number];
 
 /**
