@@ -7,7 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { timeout } from 'hono/timeout';
 import type { Registry } from 'prom-client';
 import { PG, pgErrorCode } from '../db/client.js';
-import { isAppError } from '../lib/errors.js';
+import { findErrorCode, isAppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { CartService } from '../services/cart/cart.service.js';
 import type { CatalogService } from '../services/catalog/catalog.service.js';
@@ -212,12 +212,7 @@ function isTimeout(error: unknown): boolean {
 
 /** Connection-level failures of Postgres and friends: the client should retry, not report a bug. */
 function isUnavailable(error: unknown): boolean {
-  for (let current = error, depth = 0; current && depth < 4; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
+  return findErrorCode(error, (code) => UNAVAILABLE_CODES.has(code)) !== undefined;
 }
 
 function allowedMethods(app: OpenAPIHono<AppEnv>, path: string): string[] {

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../../lib/errors.js';
+import { isPositiveId } from '../../lib/id-checks.js';
 import type { AppEnv, AuthUser } from '../context.js';
 
 export interface TokenVerifier {
@@ -101,7 +102,7 @@ export function createTokenVerifier(policy: TokenPolicy): TokenVerifier {
 function userIdOf(payload: Record<string, unknown>): number | undefined {
   const claim = payload.user_id;
   if (claim !== undefined) {
-    return typeof claim === 'number' && Number.isSafeInteger(claim) && claim > 0 ? claim : undefined;
+    return isPositiveId(claim) ? claim : undefined;
   }
   const sub = payload.sub;
   if (typeof sub === 'string' && NUMERIC_SUB.test(sub)) {

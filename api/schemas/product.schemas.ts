@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { centsToDecimal } from '../../lib/money.js';
+import { centsToDecimal, MAX_PRICE_CENTS } from '../../lib/money.js';
 import type { Product } from '../../services/catalog/catalog.service.js';
 import { nonBlankText, pathId, queryInt, Timestamp, text } from './common.js';
 
@@ -44,8 +44,6 @@ export function productJson(product: Product): z.infer<typeof ProductSchema> {
     updated_at: product.updatedAt.toISOString(),
   };
 }
-
-const MAX_PRICE_CENTS = 100_000_000_000;
 
 /**
  * Cursors are opaque to clients: `p` and the last id of a page. Any cursor of that form is a
