@@ -1,6 +1,6 @@
 import { ServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { google, temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../lib/errors.js';
 import { contractError } from './temporal-errors.js';
@@ -13,12 +13,12 @@ function grpcError(code: number, detailTypes: string[] = [], multiOperation = fa
   });
   let details = detailTypes.map((type) => any(type));
   if (multiOperation) {
-    const failure = temporal.api.errordetails.v1.MultiOperationExecutionFailure.encode({
+    const failure = proto.temporal.api.errordetails.v1.MultiOperationExecutionFailure.encode({
       statuses: [{ code, message: 'the update', details }],
     }).finish();
     details = [any('temporal.api.errordetails.v1.MultiOperationExecutionFailure', failure)];
   }
-  const status = Buffer.from(google.rpc.Status.encode({ code, details }).finish());
+  const status = Buffer.from(proto.google.rpc.Status.encode({ code, details }).finish());
   const metadata = { get: (key: string) => (key === 'grpc-status-details-bin' ? [status] : []) };
   return Object.assign(new Error(`${code} grpc`), { code, details: 'grpc', metadata });
 }

@@ -1,6 +1,6 @@
 import { Connection, isGrpcServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { google, temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { AppError, findCause, isErrorCode } from '../lib/errors.js';
 
 // Kept until api/checkout-saga.ts and api/order-lifecycle.ts import it from lib/within.js.
@@ -79,14 +79,15 @@ function isWorkflowNotReady(error: GrpcServiceError): boolean {
           typesOf(status.details ?? []),
         );
       });
-    return typesOf(google.rpc.Status.decode(raw).details).includes(WORKFLOW_NOT_READY);
+    return typesOf(proto.google.rpc.Status.decode(raw).details).includes(WORKFLOW_NOT_READY);
   } catch {
     return false;
   }
 }
 const MULTI_OPERATION_FAILURE = 'temporal.api.errordetails.v1.MultiOperationExecutionFailure';
 const WORKFLOW_NOT_READY = 'temporal.api.errordetails.v1.WorkflowNotReadyFailure';
-const { MultiOperationExecutionFailure } = temporal.api.errordetails.v1;
+// A CommonJS package: Node's ESM loader sees only its default export.
+const { MultiOperationExecutionFailure } = proto.temporal.api.errordetails.v1;
 
 /** How long the API waits to learn whether Temporal answers at all before it calls it. */
 const REACHABLE_WITHIN_MS = 1_000;
