@@ -396,9 +396,45 @@ describe.skipIf(!redisUrl)('freshness under concurrent clients through the API',
   });
 
   it('exposes the cache hit counters on /metrics', async () => {
-    const text = await (await testApp.app.request('/metrics')).text();
-    expect(text).toMatch(/cart_cache_requests_total\{result="hit"\} [1-9]\d*/);
-    expect(text).toMatch(/cart_cache_fills_total\{result="fenced"\} \d+/);
-    expect(text).toMatch(/cart_cache_invalidations_total\{result="ok"\} [1-9]\d*/);
+    const scrape = async () => {
+      const text = await (await testApp.app.request('/metrics')).text();
+      const value = (name: string, result: string) =>
+        Number(new RegExp(`^${name}\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+      return {
+        text,
+        hits: value('cart_cache_requests_total', 'hit'),
+        fenced: value('cart_cache_fills_total', 'fenced'),
+        invalidated: value('cart_cache_invalidations_total', 'ok'),
+      };
+    };
+    const before = await scrape();
+    const userId = nextUser();
+    const headers = bearer(await userToken(userId));
+    const add = (productId: number) =>
+      testApp.app.request(
+        '/api/v1/cart/items',
+        jsonRequest('POST', { product_id: productId, quantity: 1 }, headers),
+      );
+    expect((await add(1)).status).toBe(201);
+    for (let i = 0; i < 2; i++)
+      expect((await testApp.app.request('/api/v1/cart', { headers })).status).toBe(200);
+    // A second cache on the app's registry (as a second service set in one process would be)
+    // loses the stale-fill race; its counters are the app's.
+    const racing = createCartCache({ redis, logger, metrics: testApp.metrics, ttlMs: TTL_MS, jitterMs: 0 });
+    openCaches.push(racing);
+    await redis.hdel(cartCacheKey(userId), 'data');
+    const miss = await racing.lookup(userId);
+    if (miss.kind !== 'miss') throw new Error(`expected a miss, got ${miss.kind}`);
+    const stale = await readCartRecord(db.db, userId);
+    expect((await add(2)).status).toBe(201);
+    expect(await racing.fill(stale, miss.miss)).toBe('fenced');
+
+    const after = await scrape();
+    expect(after.text).toMatch(/cart_cache_requests_total\{result="hit"\} [1-9]\d*/);
+    expect(after.text).toMatch(/cart_cache_fills_total\{result="fenced"\} [1-9]\d*/);
+    expect(after.text).toMatch(/cart_cache_invalidations_total\{result="ok"\} [1-9]\d*/);
+    expect(after.hits - before.hits).toBe(1);
+    expect(after.fenced - before.fenced).toBe(1);
+    expect(after.invalidated - before.invalidated).toBe(2);
   });
 });

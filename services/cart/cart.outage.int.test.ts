@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cartItems, carts } from '../../db/schema.js';
 import { systemClock } from '../../lib/clock.js';
 import { createLogger } from '../../lib/logger.js';
@@ -29,6 +29,7 @@ const nextUser = userIdSource();
 
 let db: TestDatabase;
 let own: OwnRedis;
+let redisDown = false;
 let client: Redis;
 let testApp: TestApp;
 
@@ -37,11 +38,31 @@ beforeAll(async () => {
   db = await createTestDatabase();
   own = await startOwnRedis();
 });
-afterAll(async () => {
+// Each test has its own client and app (so its own counters), and leaves Redis running.
+afterEach(async () => {
   client?.disconnect();
+  if (redisDown) await startRedis();
+});
+afterAll(async () => {
   await own?.destroy();
   await db?.destroy();
 });
+
+async function killRedis(): Promise<void> {
+  redisDown = true;
+  await own.kill();
+}
+async function startRedis(): Promise<void> {
+  await own.start();
+  redisDown = false;
+}
+
+/** A new client and an app over it; waits for the connection unless Redis is meant to be down. */
+async function connect(): Promise<void> {
+  client = createRedisClient(own.url, logger, 'commerce-outage-test');
+  testApp = createTestApp({ db, redis: client });
+  if (!redisDown) await waitFor('the client to connect', () => client.status === 'ready');
+}
 
 async function cacheCounts(): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
@@ -101,9 +122,8 @@ async function postgresQuantities(userId: number): Promise<Record<number, number
 
 describe.skipIf(!canRun)('carts when Redis goes away', () => {
   it('starts and serves carts with Redis stopped, then uses the cache once Redis starts', async () => {
-    await own.kill();
-    client = createRedisClient(own.url, logger, 'commerce-outage-test');
-    testApp = createTestApp({ db, redis: client });
+    await killRedis();
+    await connect();
     const userId = nextUser();
     const user = await shopper(userId);
 
@@ -119,7 +139,7 @@ describe.skipIf(!canRun)('carts when Redis goes away', () => {
     expect(down['requests.hit']).toBe(0);
     expect(down['requests.bypass']).toBeGreaterThanOrEqual(4);
 
-    await own.start();
+    await startRedis();
     await waitFor('the client to reconnect', () => client.status === 'ready');
     await waitFor('cache hits to resume', async () => {
       expect(await user.get()).toEqual({ 2: 1 });
@@ -129,7 +149,7 @@ describe.skipIf(!canRun)('carts when Redis goes away', () => {
   });
 
   it('keeps carts correct while Redis is killed under traffic, and recovers the cache when it returns', async () => {
-    await waitFor('the client to be connected', () => client.status === 'ready');
+    await connect();
     const violations: string[] = [];
     let stop = false;
     let operations = 0;
@@ -155,7 +175,7 @@ describe.skipIf(!canRun)('carts when Redis goes away', () => {
     const shoppers = Array.from({ length: 4 }, () => shop(nextUser()));
     await waitFor('the cache to serve hits', async () => (await hits()) > startHits + 20);
 
-    await own.kill();
+    await killRedis();
     const killedAt = operations;
     const before = await cacheCounts();
     await waitFor('traffic to continue without Redis', () => operations > killedAt + 100);
@@ -164,7 +184,7 @@ describe.skipIf(!canRun)('carts when Redis goes away', () => {
       (before['requests.bypass'] ?? 0) + (before['requests.error'] ?? 0),
     );
 
-    await own.start();
+    await startRedis();
     const restartedHits = await hits();
     await waitFor('cache hits to resume after the restart', async () => (await hits()) > restartedHits + 20);
     stop = true;
@@ -178,7 +198,7 @@ describe.skipIf(!canRun)('carts when Redis goes away', () => {
   });
 
   it('never serves the cart Redis kept through a partition when a write happened meanwhile', async () => {
-    await waitFor('the client to be connected', () => client.status === 'ready');
+    await connect();
     const userId = nextUser();
     const user = await shopper(userId);
     await user.add(4, 1);
@@ -213,7 +233,7 @@ describe.skipIf(!canRun)('carts when Redis goes away', () => {
   });
 
   it('never serves what Redis kept through a partition that also cut the invalidations off, and caches again', async () => {
-    await waitFor('the client to be connected', () => client.status === 'ready');
+    await connect();
     const userId = nextUser();
     const user = await shopper(userId);
     await user.add(4, 1);
@@ -244,7 +264,7 @@ describe.skipIf(!canRun)('carts when Redis goes away', () => {
   });
 
   it('never serves what a Redis that answers reads but refuses writes still holds, and caches again', async () => {
-    await waitFor('the client to be connected', () => client.status === 'ready');
+    await connect();
     const admin = createRedisClient(own.url, logger, 'commerce-outage-admin');
     try {
       const userId = nextUser();
@@ -276,7 +296,7 @@ describe.skipIf(!canRun)('carts when Redis goes away', () => {
   });
 
   it('drops a fill whose miss happened before Redis restarted (the restart lost the floors)', async () => {
-    await waitFor('the client to be connected', () => client.status === 'ready');
+    await connect();
     const cache = createCartCache({
       redis: client,
       logger,
@@ -299,8 +319,8 @@ describe.skipIf(!canRun)('carts when Redis goes away', () => {
       const stale = await readCartRecord(db.db, userId);
       // ...a write commits and fences it in Redis, and then Redis restarts and forgets the fence.
       await cart.addItem(userId, 1, 1);
-      await own.kill();
-      await own.start();
+      await killRedis();
+      await startRedis();
       await waitFor('the client to reconnect', () => client.status === 'ready');
 
       expect(await cache.fill(stale, before.miss)).toBe('aborted');
