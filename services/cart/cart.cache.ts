@@ -129,7 +129,6 @@ export type CartCache = ReturnType<typeof createCartCache>;
 export function createCartCache({ redis, logger, metrics, ttlMs, jitterMs, random }: CartCacheOptions) {
   const scripts = defineScripts(redis);
   const counters = registerCounters(metrics);
-  const stale = counter(metrics, 'cart_cache_stale_total', STALE_HELP);
   const counts = {
     requests: tally('requests'),
     fills: tally('fills'),
@@ -266,7 +265,7 @@ export function createCartCache({ redis, logger, metrics, ttlMs, jitterMs, rando
     /** Drops a cart the caller found older than Postgres (which has `version`), so the next read refills it. */
     async discard(userId: number, version: number): Promise<void> {
       refused += 1;
-      stale.inc();
+      counters.stale.inc();
       await invalidate(userId, version);
     },
     lookup,
@@ -304,9 +303,6 @@ function defineScripts(redis: Redis): Scripts {
   return client as Redis & Scripts;
 }
 
-const STALE_HELP =
-  'Cached or shared carts refused because Postgres had another version (served from Postgres)';
-
 /** The counter of that name on `registry`, created once however many caches share the registry. */
 function counter(registry: Registry, name: string, help: string, results: readonly string[] = []) {
   const existing = registry.getSingleMetric(name) as Counter<'result'> | undefined;
@@ -317,10 +313,17 @@ function counter(registry: Registry, name: string, help: string, results: readon
   return created;
 }
 
-function registerCounters(registry: Registry): Record<Counted, Counter<'result'>> {
-  const each = (kind: Counted) =>
-    counter(registry, `cart_cache_${kind}_total`, COUNTERS[kind][0], COUNTERS[kind][1]);
-  return { requests: each('requests'), fills: each('fills'), invalidations: each('invalidations') };
+function registerCounters(registry: Registry) {
+  const each = (kind: Counted) => {
+    const [help, results] = COUNTERS[kind];
+    return counter(registry, `cart_cache_${kind}_total`, help, results);
+  };
+  const stale = counter(
+    registry,
+    'cart_cache_stale_total',
+    'Cached or shared carts refused because Postgres had another version (served from Postgres)',
+  );
+  return { requests: each('requests'), fills: each('fills'), invalidations: each('invalidations'), stale };
 }
 
 function tally<K extends Counted>(kind: K): Tally<K> {
