@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CartView } from '../../services/cart/cart.model.js';
 import {
   adminToken,
   bearer,
@@ -13,6 +12,7 @@ import {
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
 import { expectProblem } from '../../test/support/problem.js';
 import { connectTestRedis, userIdSource } from '../../test/support/redis.js';
+import type { CartJson } from '../schemas/cart.schemas.js';
 
 // Runs against the shared test Redis when there is one (CI), else against Postgres alone:
 // the contract is the same either way.
@@ -58,8 +58,8 @@ async function as(userId: number) {
   };
 }
 
-async function cartOf(response: Response, status = 200): Promise<CartView> {
-  const body = (await response.json()) as CartView;
+async function cartOf(response: Response, status = 200): Promise<CartJson> {
+  const body = (await response.json()) as CartJson;
   expect(response.status, JSON.stringify(body)).toBe(status);
   return body;
 }
@@ -69,7 +69,7 @@ async function cartRows(userId: number): Promise<number> {
   return rows.length;
 }
 
-const quantities = (cart: CartView) =>
+const quantities = (cart: CartJson) =>
   Object.fromEntries(cart.cart.map((item) => [item.product_id, item.quantity]));
 
 describe('cart routes', () => {

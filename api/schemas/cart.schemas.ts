@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { type CartView, MAX_QUANTITY } from '../../services/cart/cart.model.js';
+import { centsToDecimal } from '../../lib/money.js';
+import { type Cart, MAX_QUANTITY } from '../../services/cart/cart.model.js';
 import { bodyId, pathId, Timestamp } from './common.js';
 
 export const CartItemSchema = z
@@ -70,5 +71,29 @@ export const UpdateCartItemBody = z.object({ quantity }).openapi('UpdateCartItem
 
 export const CartItemParams = z.object({ product_id: pathId('product_id') });
 
-/** The service already speaks the contract's shape; this only fails to compile if the two drift apart. */
-export const cartJson = (view: CartView): z.infer<typeof CartSchema> => view;
+export type CartJson = z.infer<typeof CartSchema>;
+
+/** The contract's `Cart`: snake_case, with the decimal mirrors of the cents. */
+export function cartJson(cart: Cart): CartJson {
+  return {
+    id: cart.id,
+    user_id: cart.userId,
+    cart: cart.lines.map((line) => ({
+      product_id: line.productId,
+      quantity: line.quantity,
+      added_at: line.addedAt.toISOString(),
+      product_name: line.productName,
+      price_cents: line.priceCents,
+      price: centsToDecimal(line.priceCents),
+      subtotal_cents: line.subtotalCents,
+      subtotal: centsToDecimal(line.subtotalCents),
+      purchasable: line.purchasable,
+    })),
+    total_items: cart.totalItems,
+    total_cents: cart.totalCents,
+    total_price: centsToDecimal(cart.totalCents),
+    currency: cart.currency,
+    created_at: cart.createdAt.toISOString(),
+    updated_at: cart.updatedAt.toISOString(),
+  };
+}

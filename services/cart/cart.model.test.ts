@@ -3,7 +3,7 @@ import type { Product } from '../catalog/catalog.service.js';
 import {
   assertProductId,
   assertQuantity,
-  buildCartView,
+  buildCart,
   type CartRecord,
   emptyCartRecord,
 } from './cart.model.js';
@@ -45,23 +45,22 @@ const record = (lines: CartRecord['lines']): CartRecord => ({
   updatedAt: at('2026-04-30T11:00:00Z'),
 });
 
-describe('buildCartView', () => {
-  it('gives a user without a cart an empty view stamped with the current time', () => {
-    expect(buildCartView(emptyCartRecord(42), catalog, now)).toEqual({
+describe('buildCart', () => {
+  it('gives a user without a cart an empty one stamped with the current time', () => {
+    expect(buildCart(emptyCartRecord(42), catalog, now)).toEqual({
       id: null,
-      user_id: 42,
-      cart: [],
-      total_items: 0,
-      total_cents: 0,
-      total_price: 0,
+      userId: 42,
+      lines: [],
+      totalItems: 0,
+      totalCents: 0,
       currency: 'USD',
-      created_at: '2026-05-01T12:00:00.000Z',
-      updated_at: '2026-05-01T12:00:00.000Z',
+      createdAt: now,
+      updatedAt: now,
     });
   });
 
   it('prices every line from the catalog and totals in cents', () => {
-    const view = buildCartView(
+    const cart = buildCart(
       record([
         { productId: 2, quantity: 3, addedAt: at('2026-04-30T10:05:00Z'), version: 8 },
         { productId: 1, quantity: 2, addedAt: at('2026-04-30T10:00:00Z'), version: 7 },
@@ -69,43 +68,40 @@ describe('buildCartView', () => {
       catalog,
       now,
     );
-    expect(view.cart).toEqual([
+    expect(cart.lines).toEqual([
       {
-        product_id: 1,
+        productId: 1,
         quantity: 2,
-        added_at: '2026-04-30T10:00:00.000Z',
-        product_name: 'Laptop',
-        price_cents: 129999,
-        price: 1299.99,
-        subtotal_cents: 259998,
-        subtotal: 2599.98,
+        addedAt: at('2026-04-30T10:00:00Z'),
+        productName: 'Laptop',
+        priceCents: 129999,
+        subtotalCents: 259998,
         purchasable: true,
       },
       {
-        product_id: 2,
+        productId: 2,
         quantity: 3,
-        added_at: '2026-04-30T10:05:00.000Z',
-        product_name: 'Mouse',
-        price_cents: 2999,
-        price: 29.99,
-        subtotal_cents: 8997,
-        subtotal: 89.97,
+        addedAt: at('2026-04-30T10:05:00Z'),
+        productName: 'Mouse',
+        priceCents: 2999,
+        subtotalCents: 8997,
         purchasable: true,
       },
     ]);
-    expect(view).toMatchObject({
+    expect(cart).toMatchObject({
       id: '0190a1b2-0000-7000-8000-000000000001',
-      total_items: 5,
-      total_cents: 268995,
-      total_price: 2689.95,
-      created_at: '2026-04-30T10:00:00.000Z',
-      updated_at: '2026-04-30T11:00:00.000Z',
+      userId: 42,
+      totalItems: 5,
+      totalCents: 268995,
+      currency: 'USD',
+      createdAt: at('2026-04-30T10:00:00Z'),
+      updatedAt: at('2026-04-30T11:00:00Z'),
     });
   });
 
   it('orders lines added at the same time by product id', () => {
     const same = at('2026-04-30T10:00:00Z');
-    const view = buildCartView(
+    const cart = buildCart(
       record([
         { productId: 7, quantity: 1, addedAt: same, version: 1 },
         { productId: 2, quantity: 1, addedAt: same, version: 1 },
@@ -114,21 +110,21 @@ describe('buildCartView', () => {
       catalog,
       now,
     );
-    expect(view.cart.map((item) => item.product_id)).toEqual([1, 2, 7]);
+    expect(cart.lines.map((line) => line.productId)).toEqual([1, 2, 7]);
   });
 
   it('keeps a deleted product visible but not purchasable, still in the totals', () => {
-    const view = buildCartView(
+    const cart = buildCart(
       record([{ productId: 7, quantity: 4, addedAt: at('2026-04-30T10:00:00Z'), version: 3 }]),
       catalog,
       now,
     );
-    expect(view.cart[0]).toMatchObject({ product_name: 'Retired', purchasable: false, subtotal_cents: 2000 });
-    expect(view.total_cents).toBe(2000);
+    expect(cart.lines[0]).toMatchObject({ productName: 'Retired', purchasable: false, subtotalCents: 2000 });
+    expect(cart.totalCents).toBe(2000);
   });
 
   it('is in the currency of its products', () => {
-    const view = buildCartView(
+    const cart = buildCart(
       record([
         { productId: 8, quantity: 2, addedAt: at('2026-04-30T10:00:00Z'), version: 1 },
         { productId: 9, quantity: 1, addedAt: at('2026-04-30T10:01:00Z'), version: 2 },
@@ -136,12 +132,12 @@ describe('buildCartView', () => {
       catalog,
       now,
     );
-    expect(view).toMatchObject({ currency: 'EUR', total_cents: 680, total_price: 6.8 });
-    expect(view.cart.map((item) => item.purchasable)).toEqual([true, true]);
+    expect(cart).toMatchObject({ currency: 'EUR', totalCents: 680 });
+    expect(cart.lines.map((line) => line.purchasable)).toEqual([true, true]);
   });
 
   it('never totals two currencies: the oldest line sets the currency, a line in another is left out and not purchasable', () => {
-    const view = buildCartView(
+    const cart = buildCart(
       record([
         { productId: 1, quantity: 1, addedAt: at('2026-04-30T10:05:00Z'), version: 2 },
         { productId: 8, quantity: 2, addedAt: at('2026-04-30T10:00:00Z'), version: 1 },
@@ -150,8 +146,8 @@ describe('buildCartView', () => {
       catalog,
       now,
     );
-    expect(view).toMatchObject({ currency: 'EUR', total_items: 4, total_cents: 680, total_price: 6.8 });
-    expect(view.cart.map((item) => [item.product_id, item.subtotal_cents, item.purchasable])).toEqual([
+    expect(cart).toMatchObject({ currency: 'EUR', totalItems: 4, totalCents: 680 });
+    expect(cart.lines.map((line) => [line.productId, line.subtotalCents, line.purchasable])).toEqual([
       [8, 500, true],
       [1, 129999, false],
       [9, 180, true],
@@ -160,7 +156,7 @@ describe('buildCartView', () => {
 
   it('refuses to price a line whose product the catalog does not know', () => {
     expect(() =>
-      buildCartView(record([{ productId: 99, quantity: 1, addedAt: now, version: 1 }]), catalog, now),
+      buildCart(record([{ productId: 99, quantity: 1, addedAt: now, version: 1 }]), catalog, now),
     ).toThrow(/unknown product 99/);
   });
 });

@@ -1,5 +1,5 @@
 import { AppError } from '../../lib/errors.js';
-import { centsToDecimal, DEFAULT_CURRENCY, lineSubtotalCents, totalCents } from '../../lib/money.js';
+import { DEFAULT_CURRENCY, lineSubtotalCents, totalCents } from '../../lib/money.js';
 import type { Product } from '../catalog/catalog.service.js';
 
 export const MAX_QUANTITY = 99;
@@ -25,16 +25,15 @@ export interface CartRecord {
   updatedAt: Date | null;
 }
 
-/** One line of the cart view, in the contract's shape (`CartItem` of API.md). */
-export interface CartItemView {
-  product_id: number;
+/** One line of a cart priced from the current catalog. */
+export interface CartLine {
+  productId: number;
+  productName: string;
   quantity: number;
-  added_at: string;
-  product_name: string;
-  price_cents: number;
-  price: number;
-  subtotal_cents: number;
-  subtotal: number;
+  addedAt: Date;
+  /** The product's current price, in the product's currency. */
+  priceCents: number;
+  subtotalCents: number;
   /**
    * False when the product was deleted after it was added, or is now priced in a currency other
    * than the cart's: checkout refuses the cart until the line is removed.
@@ -42,17 +41,20 @@ export interface CartItemView {
   purchasable: boolean;
 }
 
-/** The cart as the user sees it, priced from the current catalog, in the contract's shape (`Cart`). */
-export interface CartView {
+/** A cart as the user sees it: priced from the current catalog, lines oldest first. */
+export interface Cart {
+  /** Null while the user has no cart. */
   id: string | null;
-  user_id: number;
-  cart: CartItemView[];
-  total_items: number;
-  total_cents: number;
-  total_price: number;
+  userId: number;
+  lines: CartLine[];
+  /** Sum of the quantities. */
+  totalItems: number;
+  /** Sum of the subtotals of the lines in `currency`. */
+  totalCents: number;
   currency: string;
-  created_at: string;
-  updated_at: string;
+  /** The current time while the user has no cart. */
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 export function emptyCartRecord(userId: number): CartRecord {
@@ -80,46 +82,37 @@ export function cartCurrency(lineCurrencies: readonly string[]): string {
  * reference them), so a missing product means the catalog read and the cart disagree: a bug.
  * Totals are in the cart's currency and leave out lines priced in another one.
  */
-export function buildCartView(
-  record: CartRecord,
-  products: ReadonlyMap<number, LinePrice>,
-  now: Date,
-): CartView {
+export function buildCart(record: CartRecord, products: ReadonlyMap<number, LinePrice>, now: Date): Cart {
   const priced = sortLines(record.lines).map((line) => {
     const product = products.get(line.productId);
     if (!product) throw new Error(`cart line references unknown product ${line.productId}`);
     return { line, product };
   });
   const currency = cartCurrency(priced.map(({ product }) => product.currency));
-  const items = priced.map(({ line, product }): CartItemView => {
-    const subtotalCents = lineSubtotalCents({ priceCents: product.priceCents, quantity: line.quantity });
-    return {
-      product_id: line.productId,
+  const lines = priced.map(
+    ({ line, product }): CartLine => ({
+      productId: line.productId,
+      productName: product.name,
       quantity: line.quantity,
-      added_at: line.addedAt.toISOString(),
-      product_name: product.name,
-      price_cents: product.priceCents,
-      price: centsToDecimal(product.priceCents),
-      subtotal_cents: subtotalCents,
-      subtotal: centsToDecimal(subtotalCents),
+      addedAt: line.addedAt,
+      priceCents: product.priceCents,
+      subtotalCents: lineSubtotalCents({ priceCents: product.priceCents, quantity: line.quantity }),
       purchasable: product.deletedAt === null && product.currency === currency,
-    };
-  });
-  const total = totalCents(
-    priced
-      .filter(({ product }) => product.currency === currency)
-      .map(({ line, product }) => ({ priceCents: product.priceCents, quantity: line.quantity })),
+    }),
   );
   return {
     id: record.id,
-    user_id: record.userId,
-    cart: items,
-    total_items: items.reduce((sum, item) => sum + item.quantity, 0),
-    total_cents: total,
-    total_price: centsToDecimal(total),
+    userId: record.userId,
+    lines,
+    totalItems: lines.reduce((sum, line) => sum + line.quantity, 0),
+    totalCents: totalCents(
+      priced
+        .filter(({ product }) => product.currency === currency)
+        .map(({ line, product }) => ({ priceCents: product.priceCents, quantity: line.quantity })),
+    ),
     currency,
-    created_at: (record.createdAt ?? now).toISOString(),
-    updated_at: (record.updatedAt ?? now).toISOString(),
+    createdAt: record.createdAt ?? now,
+    updatedAt: record.updatedAt ?? now,
   };
 }
 

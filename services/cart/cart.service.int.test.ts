@@ -173,16 +173,14 @@ describe('cart writes', () => {
     clock.advance(1_000);
     await cart.addItem(userId, 1, 1);
     const view = await cart.get(userId);
-    expect(view.cart.map((item) => item.product_id)).toEqual([2, 4, 1]);
-    expect(view.cart.map((item) => item.added_at)).toEqual([
+    expect(view.lines.map((line) => line.productId)).toEqual([2, 4, 1]);
+    expect(view.lines.map((line) => line.addedAt.toISOString())).toEqual([
       '2026-03-01T10:00:00.000Z',
       '2026-03-01T10:00:00.000Z',
       '2026-03-01T10:00:01.000Z',
     ]);
-    expect(view).toMatchObject({
-      created_at: '2026-03-01T10:00:00.000Z',
-      updated_at: '2026-03-01T10:00:01.000Z',
-    });
+    expect(view.createdAt.toISOString()).toBe('2026-03-01T10:00:00.000Z');
+    expect(view.updatedAt.toISOString()).toBe('2026-03-01T10:00:01.000Z');
   });
 
   it('hold the 50-line limit when distinct products are added concurrently', async () => {
@@ -219,7 +217,7 @@ describe('checkout support', () => {
     const purchased = snapshot.lines.map(({ productId, version }) => ({ productId, version }));
     expect(await cart.removeLines('checkout-a', userId, purchased)).toEqual({ removed: 2 });
     const left = await cart.get(userId);
-    expect(left.cart.map((item) => [item.product_id, item.quantity])).toEqual([
+    expect(left.lines.map((line) => [line.productId, line.quantity])).toEqual([
       [2, 9],
       [4, 1],
     ]);
@@ -274,9 +272,9 @@ describe('purgeIdle', () => {
     expect(await cart.purgeIdle({ idleMs: 90 * DAY })).toEqual({ purged: 1 });
     expect(await cartRow(idle)).toBeUndefined();
     expect(await lineCount(idleCart?.id ?? '')).toBe(0);
-    expect((await cart.get(recent)).cart).toHaveLength(1);
-    expect((await cart.get(touched)).cart).toEqual([expect.objectContaining({ product_id: 3, quantity: 2 })]);
-    expect(await cart.get(idle)).toMatchObject({ id: null, cart: [], total_items: 0 });
+    expect((await cart.get(recent)).lines).toHaveLength(1);
+    expect((await cart.get(touched)).lines).toEqual([expect.objectContaining({ productId: 3, quantity: 2 })]);
+    expect(await cart.get(idle)).toMatchObject({ id: null, lines: [], totalItems: 0 });
 
     expect(await cart.purgeIdle({ idleMs: 90 * DAY })).toEqual({ purged: 0 });
 
@@ -349,12 +347,12 @@ describe.skipIf(!redisUrl)('purgeIdle and removeLines with the cache', () => {
     expect(await cart.purgeIdle({ idleMs: 90 * DAY })).toEqual({ purged: 2 });
     expect(await cache.fill(stale, miss.miss)).toBe('fenced');
     expect((await cache.lookup(cached)).kind).toBe('miss');
-    expect(await cart.get(cached)).toMatchObject({ id: null, cart: [] });
-    expect(await cart.get(racing)).toMatchObject({ id: null, cart: [] });
+    expect(await cart.get(cached)).toMatchObject({ id: null, lines: [] });
+    expect(await cart.get(racing)).toMatchObject({ id: null, lines: [] });
     // The empty cart is cacheable again after the purge, and a new cart replaces it.
     expect((await cache.lookup(cached)).kind).toBe('hit');
     await cart.addItem(cached, 5, 1);
-    expect((await cart.get(cached)).cart.map((item) => item.product_id)).toEqual([5]);
+    expect((await cart.get(cached)).lines.map((line) => line.productId)).toEqual([5]);
   });
 
   it('invalidates the cached cart when purchased lines are removed', async () => {
@@ -369,6 +367,6 @@ describe.skipIf(!redisUrl)('purgeIdle and removeLines with the cache', () => {
     if (!first) throw new Error('empty snapshot');
     expect(await cart.removeLines('checkout-b', userId, [first])).toEqual({ removed: 1 });
     expect(await redis.hget(cartCacheKey(userId), 'data')).toBeNull();
-    expect((await cart.get(userId)).cart.map((item) => item.product_id)).toEqual([2]);
+    expect((await cart.get(userId)).lines.map((line) => line.productId)).toEqual([2]);
   });
 });

@@ -12,9 +12,9 @@ import {
   assertProductId,
   assertQuantity,
   assertUserId,
-  buildCartView,
+  buildCart,
+  type Cart,
   type CartRecord,
-  type CartView,
   emptyCartRecord,
   MAX_DISTINCT_LINES,
   sortLines,
@@ -101,8 +101,8 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
   });
 
   /** Prices are the catalog's current ones: its coalesced reads, never a copy kept with the cart. */
-  async function view(record: CartRecord): Promise<CartView> {
-    return buildCartView(record, await catalog.getMany(productIdsOf(record)), clock.now());
+  async function view(record: CartRecord): Promise<Cart> {
+    return buildCart(record, await catalog.getMany(productIdsOf(record)), clock.now());
   }
 
   /**
@@ -150,7 +150,7 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
     cacheStats: (): CartCacheStats | undefined => cache?.stats(),
 
     /** The user's cart priced from the current catalog; a user without a cart gets an empty one (nothing is created). */
-    async get(userId: number): Promise<CartView> {
+    async get(userId: number): Promise<Cart> {
       assertUserId(userId);
       if (!cache) return view(await readCartRecord(db, userId));
       let readHere = false;
@@ -166,7 +166,7 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
         catalog.getMany(productIdsOf(record)),
       ]);
       const version = versions.get(userId) ?? 0;
-      if (version === record.version) return buildCartView(record, prices, clock.now());
+      if (version === record.version) return buildCart(record, prices, clock.now());
       await cache.discard(userId, version);
       return view(await readCartRecord(db, userId));
     },
@@ -175,7 +175,7 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
      * Puts a product in the cart with this quantity, replacing the quantity (and added time) of
      * a line already there; creates the cart on first add. Idempotent; undone by removeItem.
      */
-    async addItem(userId: number, productId: number, quantity: number): Promise<CartView> {
+    async addItem(userId: number, productId: number, quantity: number): Promise<Cart> {
       assertUserId(userId);
       assertProductId(productId);
       assertQuantity(quantity);
@@ -228,7 +228,7 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
     },
 
     /** Sets the quantity of a line already in the cart; not_found otherwise (never creates a cart). Idempotent. */
-    async updateQuantity(userId: number, productId: number, quantity: number): Promise<CartView> {
+    async updateQuantity(userId: number, productId: number, quantity: number): Promise<Cart> {
       assertUserId(userId);
       assertProductId(productId);
       assertQuantity(quantity);
@@ -256,7 +256,7 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
     },
 
     /** Removes a product from the cart. Idempotent: an absent line or cart is no error (nothing is created). */
-    async removeItem(userId: number, productId: number): Promise<CartView> {
+    async removeItem(userId: number, productId: number): Promise<Cart> {
       assertUserId(userId);
       assertProductId(productId);
       const record = await write(userId, async (tx, assigned) => {
@@ -273,7 +273,7 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
     },
 
     /** Empties the cart (the cart itself stays). Idempotent; nothing undoes it. */
-    async clear(userId: number): Promise<CartView> {
+    async clear(userId: number): Promise<Cart> {
       assertUserId(userId);
       const record = await write(userId, async (tx, assigned) => {
         const cart = await lockCart(tx, userId);
