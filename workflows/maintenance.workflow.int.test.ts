@@ -53,8 +53,8 @@ describe('maintenance workflows on the real Temporal dev server', () => {
     expect(result).toEqual({ purged: 1 });
     const rows = await db.db.execute<{ user_id: string }>(sql`select user_id from carts order by user_id`);
     expect(rows.map((row) => Number(row.user_id))).toEqual([102]);
-    expect((await services.cart.get(101)).cart).toEqual([]);
-    expect((await services.cart.get(102)).cart).toHaveLength(1);
+    expect((await services.cart.get(101)).lines).toEqual([]);
+    expect((await services.cart.get(102)).lines).toHaveLength(1);
   });
 
   it('releaseExpiredReservationsWorkflow returns the stock of reservations past expiry plus grace', async () => {

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CartJson } from '../../api/schemas/cart.schemas.js';
 import { cartItems, carts } from '../../db/schema.js';
 import { systemClock } from '../../lib/clock.js';
 import { createLogger } from '../../lib/logger.js';
@@ -11,7 +12,7 @@ import { seededRandom } from '../../test/support/random.js';
 import { connectTestRedis, testRedisUrl, userIdSource, waitFor } from '../../test/support/redis.js';
 import { createCatalogService } from '../catalog/catalog.service.js';
 import { type CartCache, cartCacheKey, createCartCache } from './cart.cache.js';
-import type { CartRecord, CartView } from './cart.model.js';
+import type { Cart, CartRecord } from './cart.model.js';
 import { type CartService, createCartService, readCartRecord } from './cart.service.js';
 
 const redisUrl = testRedisUrl();
@@ -68,7 +69,7 @@ function deferred<T = void>() {
 }
 
 const productIds = (record: CartRecord) => record.lines.map((line) => line.productId).sort((a, b) => a - b);
-const viewIds = (view: CartView) => view.cart.map((item) => item.product_id).sort((a, b) => a - b);
+const viewIds = (view: Cart) => view.lines.map((line) => line.productId).sort((a, b) => a - b);
 
 async function cachedVersion(userId: number): Promise<number | undefined> {
   const data = await redis.hget(cartCacheKey(userId), 'data');
@@ -119,7 +120,7 @@ describe.skipIf(!redisUrl)('cart cache fencing (the go_cart stale-fill race)', (
     expect(productIds(await slowRead)).toEqual([1, 3]);
     // ...but it must not have been stored: the next read sees the write.
     expect(cache.stats().fills.fenced).toBe(1);
-    expect(await cart.get(userId)).toEqual({ ...written, updated_at: written.updated_at });
+    expect(await cart.get(userId)).toEqual({ ...written, updatedAt: written.updatedAt });
     expect(viewIds(await cart.get(userId))).toEqual([1, 3, 4]);
     expect(await cachedVersion(userId)).toBe((await cart.snapshot(userId)).version);
   });
@@ -305,7 +306,7 @@ describe.skipIf(!redisUrl)('freshness under concurrent clients through the API',
     const violations: string[] = [];
     let reads = 0;
 
-    const check = (view: CartView, startedAt: number, endedAt: number, what: string) => {
+    const check = (view: CartJson, startedAt: number, endedAt: number, what: string) => {
       const seen = new Map(view.cart.map((item) => [item.product_id, item.quantity]));
       for (const productId of products) {
         const writes = history.get(productId) ?? [];
@@ -334,7 +335,7 @@ describe.skipIf(!redisUrl)('freshness under concurrent clients through the API',
           const response = await testApp.app.request('/api/v1/cart', { headers });
           const endedAt = ++tick;
           expect(response.status).toBe(200);
-          check((await response.json()) as CartView, startedAt, endedAt, 'read');
+          check((await response.json()) as CartJson, startedAt, endedAt, 'read');
           reads += 1;
           continue;
         }
@@ -356,7 +357,7 @@ describe.skipIf(!redisUrl)('freshness under concurrent clients through the API',
         write.ackedAt = ++tick;
         expect(response.status).toBeLessThan(300);
         present = !remove;
-        const view = (await response.json()) as CartView;
+        const view = (await response.json()) as CartJson;
         check(view, write.issuedAt, write.ackedAt, 'write response');
         expect(view.cart.find((item) => item.product_id === productId)?.quantity ?? 0).toBe(value);
       }
@@ -383,7 +384,7 @@ describe.skipIf(!redisUrl)('freshness under concurrent clients through the API',
       .select({ productId: cartItems.productId, quantity: cartItems.quantity })
       .from(cartItems)
       .where(eq(cartItems.cartId, cart?.id ?? ''));
-    const final = (await (await testApp.app.request('/api/v1/cart', { headers })).json()) as CartView;
+    const final = (await (await testApp.app.request('/api/v1/cart', { headers })).json()) as CartJson;
     const asMap = (pairs: Array<[number, number]>) => Object.fromEntries(pairs.sort((a, b) => a[0] - b[0]));
     expect(asMap(final.cart.map((item) => [item.product_id, item.quantity]))).toEqual(
       asMap(truth.map((line) => [line.productId, line.quantity])),

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { assertProductId } from '../../lib/id-checks.js';
 import type { Product } from '../catalog/catalog.service.js';
-import {
-  assertProductId,
-  assertQuantity,
-  buildCart,
-  type CartRecord,
-  emptyCartRecord,
-} from './cart.model.js';
+import { assertQuantity, buildCart, type CartRecord, emptyCartRecord } from './cart.model.js';
 
 const now = new Date('2026-05-01T12:00:00Z');
 const at = (iso: string) => new Date(iso);

@@ -121,15 +121,3 @@ export function assertQuantity(quantity: number): void {
     throw new AppError('invalid_quantity', `quantity must be between 1 and ${MAX_QUANTITY}`);
   }
 }
-
-export function assertProductId(productId: number): void {
-  if (!Number.isSafeInteger(productId) || productId <= 0) {
-    throw new AppError('invalid_product_id', 'product_id must be a positive integer');
-  }
-}
-
-export function assertUserId(userId: number): void {
-  if (!Number.isSafeInteger(userId) || userId <= 0) {
-    throw new AppError('invalid_argument', 'user id must be a positive integer');
-  }
-}

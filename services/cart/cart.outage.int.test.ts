@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CartJson } from '../../api/schemas/cart.schemas.js';
 import { cartItems, carts } from '../../db/schema.js';
 import { systemClock } from '../../lib/clock.js';
 import { createLogger } from '../../lib/logger.js';
@@ -18,7 +19,6 @@ import {
 } from '../../test/support/redis.js';
 import { createCatalogService } from '../catalog/catalog.service.js';
 import { cartCacheKey, createCartCache } from './cart.cache.js';
-import type { CartView } from './cart.model.js';
 import { createCartService, readCartRecord } from './cart.service.js';
 
 // These tests own a redis-server they can kill, restart and freeze; they run wherever the
@@ -84,7 +84,7 @@ const hits = async () => (await cacheCounts())['requests.hit'] ?? 0;
 async function shopper(userId: number) {
   const headers = bearer(await userToken(userId));
   const read = async (response: Response, status: number) => {
-    const body = (await response.json()) as CartView;
+    const body = (await response.json()) as CartJson;
     expect(response.status, JSON.stringify(body)).toBe(status);
     return Object.fromEntries(body.cart.map((item) => [item.product_id, item.quantity]));
   };
@@ -325,7 +325,7 @@ describe.skipIf(!canRun)('carts when Redis goes away', () => {
 
       expect(await cache.fill(stale, before.miss)).toBe('aborted');
       expect(await client.hget(cartCacheKey(userId), 'data')).toBeNull();
-      expect((await cart.get(userId)).cart.map((item) => item.product_id)).toEqual([1]);
+      expect((await cart.get(userId)).lines.map((line) => line.productId)).toEqual([1]);
     } finally {
       cache.close();
     }

@@ -16,7 +16,7 @@ import {
 } from '../../test/support/redis.js';
 import { createCatalogService } from '../catalog/catalog.service.js';
 import { type CartCache, cartCacheKey, createCartCache } from './cart.cache.js';
-import type { CartView } from './cart.model.js';
+import type { Cart } from './cart.model.js';
 import { type CartService, createCartService, readCartRecord } from './cart.service.js';
 
 // API replicas over one Redis that loses keys (FLUSHALL, eviction) or never hears of a write
@@ -71,8 +71,8 @@ async function replica(wrap: (cache: CartCache) => CartCache = (cache) => cache)
   return { cache, cart };
 }
 
-const quantities = (view: CartView) =>
-  Object.fromEntries(view.cart.map((item) => [item.product_id, item.quantity]));
+const quantities = (view: Cart) =>
+  Object.fromEntries(view.lines.map((line) => [line.productId, line.quantity]));
 
 async function cachedVersion(userId: number): Promise<number | undefined> {
   const data = await admin.hget(cartCacheKey(userId), 'data');
@@ -126,7 +126,7 @@ describe.skipIf(!canRun)('replicas over a Redis that loses keys', () => {
     const history = new Map<number, Write[]>(products.map((id) => [id, []]));
     const violations: string[] = [];
     let reads = 0;
-    const check = (view: CartView, startedAt: number, endedAt: number) => {
+    const check = (view: Cart, startedAt: number, endedAt: number) => {
       const seen = quantities(view);
       for (const productId of products) {
         const writes = history.get(productId) ?? [];

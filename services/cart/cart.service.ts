@@ -4,14 +4,13 @@ import { cartItems, carts } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { createBatchLoader } from '../../lib/coalesce.js';
 import { AppError, isAppError } from '../../lib/errors.js';
+import { assertProductId, assertUserId } from '../../lib/id-checks.js';
 import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/logger.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { CartCache, CartCacheStats } from './cart.cache.js';
 import {
-  assertProductId,
   assertQuantity,
-  assertUserId,
   buildCart,
   type Cart,
   type CartRecord,
