@@ -9,6 +9,7 @@ import { resolveSecrets } from '../lib/local-secrets.js';
 import { createLogger } from '../lib/logger.js';
 import { createMetricsRegistry } from '../lib/metrics.js';
 import { createRedisClient } from '../lib/redis.js';
+import { supervisorPidOf, watchSupervisor } from '../lib/supervisor-watch.js';
 import { setupTracing } from '../lib/tracing.js';
 import { createServices } from '../services/index.js';
 import { createApp } from './app.js';
@@ -126,6 +127,11 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+  // Under `npm start`: a supervisor killed hard cannot stop us, so drain as if it had.
+  watchSupervisor({
+    supervisorPid: supervisorPidOf(process.argv),
+    onGone: () => void shutdown('supervisor gone'),
+  });
 }
 
 main().catch((error: unknown) => {

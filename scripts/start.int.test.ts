@@ -1,15 +1,23 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORIGINAL_GATEWAY_JWT_SECRET } from '../lib/config.js';
 import { signToken } from '../lib/jwt.js';
 import { loadLocalSecrets } from '../lib/local-secrets.js';
-import { groupIsAlive, holdPort, isAlive, type NpmStart, startNpmStart } from '../test/support/npm-start.js';
+import {
+  groupIsAlive,
+  holdPort,
+  isAlive,
+  killGroup,
+  type NpmStart,
+  startNpmStart,
+} from '../test/support/npm-start.js';
 import { waitFor } from '../test/support/redis.js';
 import { CHECKOUT_WORKFLOW_TYPE, checkoutWorkflowId } from '../workflows/checkout.contract.js';
-import type { ExitStatus } from './provision/process.js';
+import { type ExitStatus, freePort } from './provision/process.js';
 import { findRedisServer } from './provision/redis.js';
 
 const run = promisify(execFile);
@@ -292,6 +300,106 @@ describe('npm start', () => {
       throw new Error(`left behind: ${leftovers.join(', ')}\n${error.message}`);
     });
   }, 90_000);
+});
+
+describe('npm start killed with SIGKILL', () => {
+  let again: ChildProcess | undefined;
+  let againOutput = '';
+
+  beforeAll(async () => {
+    // Info logs, to see the API and the worker drain.
+    platform = await startNpmStart({ CHECKOUT_WAIT_MS: '60000', REQUEST_TIMEOUT: '90s', LOG_LEVEL: 'info' });
+    await until(
+      'npm start to serve /health and /ready',
+      async () => (await get('/health')).status === 200 && (await ready()).status === 200,
+      120_000,
+    );
+  }, 130_000);
+
+  afterAll(async () => {
+    if (again?.pid !== undefined && again.exitCode === null && again.signalCode === null) {
+      // Two stop signals: the supervisor then kills every process group it runs.
+      process.kill(again.pid, 'SIGINT');
+      process.kill(again.pid, 'SIGTERM');
+      await waitFor('the second npm start to exit', () => again?.exitCode !== null, {
+        timeoutMs: 5_000,
+      }).catch(() => again?.pid && killGroup(again.pid));
+    }
+    await platform?.destroy();
+  });
+
+  it('leaves no API or worker running: both notice and drain; the next npm start on the same data clears the servers left behind', async () => {
+    const before = await checkOut();
+    expect(before.body.status).toBe('COMPLETED');
+    const apiPid = platform.pid('api') as number;
+    const workerPid = platform.pid('worker') as number;
+    const servers = ['postgres', 'temporal', ...(redisInstalled ? ['redis'] : [])].map(
+      (name) => platform.pid(name) as number,
+    );
+
+    const killedAt = Date.now();
+    process.kill(platform.supervisorPid, 'SIGKILL');
+    expect(await platform.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    await until('the API and the worker to exit', () => !isAlive(apiPid) && !isAlive(workerPid), 10_000);
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    // They drained as on SIGTERM, each noticing by itself that its supervisor was gone.
+    expect(platform.output()).toMatch(/"signal":"supervisor gone".*"msg":"shutting down: draining/);
+    expect(platform.output()).toMatch(/"msg":"API stopped"/);
+    expect(platform.output()).toMatch(/"msg":"the npm start supervisor is gone: shutting down"/);
+    expect(platform.output()).toMatch(/"msg":"worker stopped"/);
+    // Postgres, Redis and Temporal are other programs: nothing stops them when the supervisor dies.
+    expect(servers.filter(isAlive)).toEqual(servers);
+
+    // The next npm start on the same data directory kills them by their pid files and starts again
+    // on the same data: the checkout from before is still there, and the next one completes.
+    again = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        DATA_DIR: platform.dataDir,
+        HTTP_PORT: String(platform.httpPort),
+        TEMPORAL_PORT: String(platform.temporalPort),
+        TEMPORAL_UI_PORT: String(await freePort()),
+        DATABASE_URL: '',
+        REDIS_URL: '',
+        TEMPORAL_ADDRESS: '',
+        TEMPORAL_TASK_QUEUE_PREFIX: '',
+        CHECKOUT_WAIT_MS: '60000',
+        REQUEST_TIMEOUT: '90s',
+        LOG_LEVEL: 'warn',
+      },
+    });
+    const collect = (chunk: Buffer) => {
+      againOutput += chunk.toString();
+    };
+    again.stdout?.on('data', collect);
+    again.stderr?.on('data', collect);
+    await waitFor('the second npm start to be up', () => againOutput.includes('The platform is up:'), {
+      timeoutMs: 120_000,
+      intervalMs: 100,
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- second npm start ---\n${againOutput.slice(-6_000)}`);
+    });
+    expect(againOutput).toMatch(
+      /^\[start\] killing what an earlier run left behind: .*postgres \(pid \d+\)/m,
+    );
+    expect(servers.filter(isAlive)).toEqual([]);
+    expect((await ready()).body.checks).toMatchObject({ postgres: 'ok', temporal: 'ok' });
+    const earlier = await fetch(`${platform.baseUrl}/api/v1/checkout/${before.body.checkout_id}`, {
+      headers: before.headers,
+    });
+    expect(earlier.status).toBe(200);
+    expect(((await earlier.json()) as { status: string }).status).toBe('COMPLETED');
+    const after = await checkOut();
+    expect(after.status, JSON.stringify(after.body)).toBe(201);
+    expect(after.body.status).toBe('COMPLETED');
+
+    const exited = new Promise((resolve) => again?.once('exit', (code, signal) => resolve({ code, signal })));
+    process.kill(again.pid as number, 'SIGINT');
+    expect(await exited).toEqual({ code: 0, signal: null });
+  }, 300_000);
 });
 
 /** The local addresses of the sockets listening on `port`, from the kernel's TCP tables. */

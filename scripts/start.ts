@@ -1,11 +1,14 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createDatabase } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { seedDatabase } from '../db/seed.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import { localSecretsFile, resolveSecrets } from '../lib/local-secrets.js';
+import { SUPERVISOR_PID_FLAG } from '../lib/supervisor-watch.js';
 import { startEmbeddedPostgres } from './provision/postgres.js';
 import { type ManagedProcess, spawnManaged } from './provision/process.js';
 import { startLocalRedis } from './provision/redis.js';
@@ -19,6 +22,8 @@ import { findOrInstallTemporalCli, startTemporalDevServer } from './provision/te
  * whatever it started and then exits unasked is restarted with backoff, servers on the same
  * port and data, so the others reconnect by themselves. Ctrl-C stops everything in order: API
  * and worker drain first, then Temporal, Redis and Postgres; a second Ctrl-C kills what is left.
+ * Killed hard (SIGKILL), it stops nothing: the API and worker notice and drain by themselves, and
+ * the next start on the same data directory clears the servers it left running.
  */
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const log = (message: string) => console.log(`[start] ${message}`);
@@ -53,6 +58,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
 
   try {
+    await clearLeftovers(runDir);
     const [databaseUrl, redisUrl, temporal] = await Promise.all([
       (async () => {
         if (config.database.url) return config.database.url;
@@ -136,12 +142,18 @@ async function main(): Promise<void> {
     ] as const) {
       const spawnRole = () =>
         childIncarnation(
-          spawnManaged(name, process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
-            runDir,
-            cwd: ROOT,
-            env,
-            output: 'inherit',
-          }),
+          // With our pid, the role notices when we are gone without stopping it (SIGKILL) and drains.
+          spawnManaged(
+            name,
+            process.execPath,
+            ['--import', 'tsx', join(ROOT, entry), `${SUPERVISOR_PID_FLAG}=${process.pid}`],
+            {
+              runDir,
+              cwd: ROOT,
+              env,
+              output: 'inherit',
+            },
+          ),
         );
       supervisor.watch(name, spawnRole(), async () => spawnRole());
     }
@@ -174,6 +186,48 @@ async function main(): Promise<void> {
     console.error(error instanceof Error ? error.message : error);
     await shutdown(1);
   }
+}
+
+/**
+ * A supervisor killed hard (SIGKILL) stops nothing: its API and worker notice and exit by
+ * themselves, but Postgres, Redis and Temporal run on. Kills the process groups the pid files of
+ * this data directory still name and waits until they are gone, so each server starts again on its
+ * port and data: a postmaster still exiting would make the new one refuse its data directory.
+ */
+async function clearLeftovers(runDir: string): Promise<void> {
+  let files: string[];
+  try {
+    files = readdirSync(runDir).filter((file) => file.endsWith('.pid'));
+  } catch {
+    return;
+  }
+  const groupAlive = (pid: number) => {
+    try {
+      process.kill(-pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
+  const left = files
+    .map((file) => ({
+      name: file.slice(0, -'.pid'.length),
+      pid: Number(readFileSync(join(runDir, file), 'utf8')),
+    }))
+    .filter(({ pid }) => Number.isInteger(pid) && pid > 1 && groupAlive(pid));
+  if (left.length === 0) return;
+  log(
+    `killing what an earlier run left behind: ${left.map(({ name, pid }) => `${name} (pid ${pid})`).join(', ')}`,
+  );
+  for (const { pid } of left) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const deadline = Date.now() + 10_000;
+  while (left.some(({ pid }) => groupAlive(pid)) && Date.now() < deadline) await sleep(50);
 }
 
 /** A backing server: stopped the way its provisioning module knows (Postgres's fast shutdown, ...). */

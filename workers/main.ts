@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { createMetricsRegistry } from '../lib/metrics.js';
 import { createRedisClient } from '../lib/redis.js';
+import { supervisorPidOf, watchSupervisor } from '../lib/supervisor-watch.js';
 import { setupTracing } from '../lib/tracing.js';
 import { createServices } from '../services/index.js';
 import { freeLoopbackPort, serveWorkerMetrics } from './metrics-server.js';
@@ -91,6 +92,14 @@ async function main(): Promise<void> {
   logger.info({ address, namespace, queues: workers.map((w) => w.options.taskQueue) }, 'worker running');
 
   // The Runtime shuts workers down on SIGINT/SIGTERM; run() resolves once in-flight tasks finish.
+  // Under `npm start`, a supervisor killed hard cannot send it: take the same path by ourselves.
+  watchSupervisor({
+    supervisorPid: supervisorPidOf(process.argv),
+    onGone: () => {
+      logger.warn('the npm start supervisor is gone: shutting down');
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
   try {
     await Promise.all(workers.map((worker) => worker.run()));
   } finally {
