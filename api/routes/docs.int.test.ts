@@ -8,6 +8,8 @@ import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/support/app.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
+import { expectProblem } from '../../test/support/problem.js';
+import { createRateLimiter } from '../middleware/rate-limit.js';
 
 /**
  * `/docs` in a real headless Chromium with the internet cut off: every request that does not go
@@ -65,6 +67,77 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   await db?.destroy();
   if (workDir) rmSync(keepScreenshot ? join(workDir, 'profile') : workDir, { recursive: true, force: true });
+});
+
+describe('the documentation routes answer what the OpenAPI document says, and nothing else', () => {
+  const operations = async () =>
+    (
+      (await (await app.request('/openapi.json')).json()) as {
+        paths: Record<string, { get: { responses: Record<string, unknown> } }>;
+      }
+    ).paths;
+
+  it('lists each answer of each route: never 429 (not rate limited) nor 503 (nothing to wait for)', async () => {
+    const paths = await operations();
+    const answers = Object.fromEntries(
+      ['/openapi.json', '/docs', '/metrics'].map((path) => [
+        path,
+        Object.keys(paths[path]?.get.responses ?? {}),
+      ]),
+    );
+    expect(answers).toEqual({
+      '/openapi.json': ['200', '500'],
+      '/docs': ['200', '500'],
+      '/metrics': ['200', '500'],
+    });
+  });
+
+  it('answers them with the documented statuses and types; an unknown asset is 404, another method 405', async () => {
+    for (const [path, type] of [
+      ['/openapi.json', 'application/json'],
+      ['/docs', 'text/html'],
+      ['/docs/assets/swagger-ui.css', 'text/css'],
+      ['/docs/assets/swagger-ui-bundle.js', 'text/javascript'],
+      ['/metrics', 'text/plain'],
+    ] as const) {
+      const response = await app.request(path);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('content-type'), path).toContain(type);
+    }
+    await expectProblem(await app.request('/docs/assets/swagger-ui.js'), 404, 'not_found');
+    for (const path of ['/openapi.json', '/docs', '/docs/assets/swagger-ui.css', '/metrics']) {
+      const response = await app.request(path, { method: 'POST' });
+      await expectProblem(response, 405, 'method_not_allowed');
+      expect(response.headers.get('allow')).toBe('GET, HEAD');
+    }
+  });
+
+  it('answers within any request deadline: nothing there waits on I/O once the assets are read', async () => {
+    const hurried = createTestApp({ db, requestTimeoutMs: 0 }).app;
+    for (const path of ['/openapi.json', '/docs', '/metrics']) {
+      expect((await hurried.request(path)).status, path).toBe(200);
+    }
+  });
+
+  it('is never rate limited, even for a caller far over the limit', async () => {
+    const limited = createTestApp({
+      db,
+      rateLimiter: createRateLimiter({ rps: 1, burst: 1, redis: undefined }),
+    }).app;
+    const statuses = new Set<number>();
+    for (let i = 0; i < 5; i += 1) {
+      for (const path of ['/openapi.json', '/docs', '/docs/assets/swagger-ui.css', '/metrics']) {
+        const response = await limited.request(path);
+        statuses.add(response.status);
+        expect(response.headers.get('ratelimit-limit')).toBeNull();
+      }
+    }
+    expect([...statuses]).toEqual([200]);
+    // A rate-limited route of the same app does refuse by then.
+    const catalog = [];
+    for (let i = 0; i < 3; i += 1) catalog.push((await limited.request('/api/v1/products')).status);
+    expect(catalog).toContain(429);
+  });
 });
 
 describe('GET /docs in a browser with no internet', () => {

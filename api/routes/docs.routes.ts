@@ -3,7 +3,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Registry } from 'prom-client';
+import { ERROR_CODES, type ErrorCode } from '../../lib/errors.js';
 import type { AppEnv } from '../context.js';
+import { PROBLEM_CONTENT_TYPE, problemResponse } from '../problem.js';
+import { ProblemSchema } from '../schemas/common.js';
 
 const require = createRequire(import.meta.url);
 const SWAGGER_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
@@ -52,18 +55,26 @@ export function registerDocsRoutes(app: OpenAPIHono<AppEnv>, { metrics }: { metr
       'HS256 token with `exp` and an integer `user_id` (or numeric `sub`); `role: "admin"` for admin routes.',
   });
 
-  for (const [path, summary, contentType] of [
-    ['/openapi.json', 'This OpenAPI 3.1 document', 'application/json'],
-    ['/docs', 'Interactive API reference (served from local assets; works offline)', 'text/html'],
-    ['/metrics', 'Prometheus metrics (HTTP traffic, cart cache hit rate, process)', 'text/plain'],
+  // Served by the app itself rather than through the router: never rate limited (no 429), and
+  // no input to refuse. None waits on I/O (the document and the page are built in memory, every
+  // metrics collector is synchronous), so the request deadline cannot pass (no 503); any route
+  // can fail unexpectedly (500). Another method on these paths is 405 with `Allow: GET, HEAD`, as
+  // on every path, which no GET operation can describe. `/docs/assets/{file}` is left out on
+  // purpose: the document lists exactly the contract's routes (API.md).
+  for (const [path, operationId, summary, contentType] of [
+    ['/openapi.json', 'openapi', 'This OpenAPI 3.1 document', 'application/json'],
+    ['/docs', 'docs', 'Interactive API reference (served from local assets; works offline)', 'text/html'],
+    ['/metrics', 'metrics', 'Prometheus metrics (HTTP traffic, cart cache hit rate, process)', 'text/plain'],
   ] as const) {
     app.openAPIRegistry.registerPath({
       method: 'get',
       path,
+      operationId,
       summary,
       tags: ['Operations'],
       responses: {
         200: { description: summary, content: { [contentType]: { schema: { type: 'string' } } } },
+        ...problems(['internal_error']),
       },
     });
   }
@@ -95,7 +106,8 @@ export function registerDocsRoutes(app: OpenAPIHono<AppEnv>, { metrics }: { metr
   app.get('/docs/assets/:file', async (c) => {
     const file = c.req.param('file');
     const type = ASSETS[file];
-    if (!type) return c.notFound();
+    // Not c.notFound(): the app's not-found handler would see a GET route on this path and say 405.
+    if (!type) return problemResponse(c, 'not_found', `no file ${file} in the API reference's assets`);
     let body = assetCache.get(file);
     if (body === undefined) {
       body = await readFile(join(SWAGGER_DIR, file), 'utf8');
@@ -106,5 +118,23 @@ export function registerDocsRoutes(app: OpenAPIHono<AppEnv>, { metrics }: { metr
 
   app.get('/metrics', async (c) =>
     c.body(await metrics.metrics(), 200, { 'Content-Type': metrics.contentType }),
+  );
+}
+
+/** The problem answers with these codes, one response per status, as the router documents them. */
+function problems(codes: ErrorCode[]): Record<string, object> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const { status } = ERROR_CODES[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return Object.fromEntries(
+    [...byStatus].map(([status, statusCodes]) => [
+      String(status),
+      {
+        description: `Problem: ${statusCodes.map((code) => `\`${code}\``).join(', ')}`,
+        content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+      },
+    ]),
   );
 }
