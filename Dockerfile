@@ -11,6 +11,7 @@ COPY api ./api
 COPY activities ./activities
 COPY db ./db
 COPY lib ./lib
+COPY infra ./infra
 COPY services ./services
 COPY workers ./workers
 COPY workflows ./workflows

@@ -1,4 +1,4 @@
-import type { Logger } from '../lib/logger.js';
+import type { Logger } from '../infra/logger.js';
 
 export interface AuthUser {
   id: number;

@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type postgres from 'postgres';
-import { tracer } from '../lib/tracing.js';
+import { tracer } from '../infra/tracing.js';
 
 /** `SELECT`, `INSERT`, ... : a span name that groups well without leaking values. */
 function operationOf(text: string): string {

@@ -1,5 +1,12 @@
+import { validate } from 'uuid';
 import { AppError } from './errors.js';
-import { isUuid } from './ids.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A UUID in its canonical text form. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value) && validate(value);
+}
 
 /** An entity id of the database: a positive integer that a JavaScript number holds exactly. */
 export function isPositiveId(value: unknown): value is number {

@@ -71,7 +71,9 @@ try {
         );
     }
     for (const error of result.unhandledErrors) failures.push(`unhandled: ${String(error)}`);
-    console.log(`[alone] round ${round + 1}/${rounds}: ${batch.length} files, ${failures.length} failures so far`);
+    console.log(
+      `[alone] round ${round + 1}/${rounds}: ${batch.length} files, ${failures.length} failures so far`,
+    );
   }
 } catch (error) {
   failures = [...failures, `the run itself failed: ${String(error)}`];

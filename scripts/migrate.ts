@@ -1,7 +1,7 @@
 import { createDatabase } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { seedDatabase } from '../db/seed.js';
-import { ConfigError, loadConfig } from '../lib/config.js';
+import { ConfigError, loadConfig } from '../infra/config.js';
 
 /** `npm run db:migrate [-- --seed]`: applies committed migrations (and the seed) to DATABASE_URL. */
 const config = loadConfig();

@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ORIGINAL_GATEWAY_JWT_SECRET } from '../lib/config.js';
-import { signToken } from '../lib/jwt.js';
-import { loadLocalSecrets } from '../lib/local-secrets.js';
+import { ORIGINAL_GATEWAY_JWT_SECRET } from '../infra/config.js';
+import { signToken } from '../infra/jwt.js';
+import { loadLocalSecrets } from '../infra/local-secrets.js';
 import {
   groupIsAlive,
   holdPort,

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../infra/config.js';
+import { signToken } from '../infra/jwt.js';
+import { resolveSecrets } from '../infra/local-secrets.js';
 import { isPositiveId } from '../lib/id-checks.js';
-import { signToken } from '../lib/jwt.js';
-import { resolveSecrets } from '../lib/local-secrets.js';
 
 /** npm run token -- --user 42 [--admin] [--hours 24]: prints a development bearer token. */
 const { values } = parseArgs({

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { Db } from '../db/client.js';
+import type { Logger } from '../infra/logger.js';
+import { commerceMetrics } from '../infra/metrics.js';
 import type { Clock } from '../lib/clock.js';
-import type { Logger } from '../lib/logger.js';
-import { commerceMetrics } from '../lib/metrics.js';
 import { createCartCache } from './cart/cart.cache.js';
 import { createCartService } from './cart/cart.service.js';
 import { createCatalogService } from './catalog/catalog.service.js';

@@ -5,7 +5,7 @@ import type { TestProject } from 'vitest/node';
 import { createDatabase } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { seedDatabase } from '../db/seed.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../infra/config.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '../scripts/provision/postgres.js';
 import { startLocalRedis } from '../scripts/provision/redis.js';
 import { findOrInstallTemporalCli, startTemporalDevServer } from '../scripts/provision/temporal.js';

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { Logger } from '../lib/logger.js';
+import type { Logger } from '../infra/logger.js';
 
 /** A loopback port free a moment ago, for the Temporal SDK's own Prometheus exporter. */
 export function freeLoopbackPort(): Promise<number> {

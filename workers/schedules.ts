@@ -4,7 +4,7 @@ import {
   type ScheduleOptions,
   ScheduleOverlapPolicy,
 } from '@temporalio/client';
-import type { Logger } from '../lib/logger.js';
+import type { Logger } from '../infra/logger.js';
 import { taskQueue } from '../lib/task-queues.js';
 
 export interface MaintenanceSchedule {

@@ -17,8 +17,8 @@ import { createCheckoutActivities } from '../activities/checkout.activities.js';
 import { createInventoryActivities } from '../activities/inventory.activities.js';
 import { createOrderActivities } from '../activities/orders.activities.js';
 import { createPaymentActivities } from '../activities/payments.activities.js';
+import type { Tracing } from '../infra/tracing.js';
 import { type QueueName, taskQueues } from '../lib/task-queues.js';
-import type { Tracing } from '../lib/tracing.js';
 import type { Services } from '../services/index.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../infra/ids.js';
+import { createLogger } from '../infra/logger.js';
 import { FixedClock } from '../lib/clock.js';
-import { newId } from '../lib/ids.js';
-import { createLogger } from '../lib/logger.js';
 import { taskQueue } from '../lib/task-queues.js';
 import { createTestServices } from '../test/support/app.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/db.js';

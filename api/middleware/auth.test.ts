@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ORIGINAL_GATEWAY_JWT_SECRET } from '../../lib/config.js';
+import { ORIGINAL_GATEWAY_JWT_SECRET } from '../../infra/config.js';
 import { isAppError } from '../../lib/errors.js';
 import { createTokenVerifier, type TokenPolicy } from './auth.js';
 

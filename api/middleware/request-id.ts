@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import type { Logger } from '../../lib/logger.js';
+import type { Logger } from '../../infra/logger.js';
 import type { AppEnv } from '../context.js';
 import { presetHeader } from './security-headers.js';
 

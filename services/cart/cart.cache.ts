@@ -23,7 +23,7 @@
  */
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
-import type { Logger } from '../../lib/logger.js';
+import type { Logger } from '../../infra/logger.js';
 import type { CartRecord } from './cart.model.js';
 
 export interface CartCacheOptions {

@@ -4,9 +4,9 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CartJson } from '../../api/schemas/cart.schemas.js';
 import { cartItems, carts } from '../../db/schema.js';
+import { createLogger } from '../../infra/logger.js';
+import { createRedisClient } from '../../infra/redis.js';
 import { systemClock } from '../../lib/clock.js';
-import { createLogger } from '../../lib/logger.js';
-import { createRedisClient } from '../../lib/redis.js';
 import { bearer, createTestApp, jsonRequest, type TestApp, userToken } from '../../test/support/app.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
 import {

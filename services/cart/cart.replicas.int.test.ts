@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../infra/logger.js';
+import { createRedisClient } from '../../infra/redis.js';
 import { systemClock } from '../../lib/clock.js';
-import { createLogger } from '../../lib/logger.js';
-import { createRedisClient } from '../../lib/redis.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
 import { seededRandom } from '../../test/support/random.js';
 import {

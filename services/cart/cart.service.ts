@@ -1,12 +1,12 @@
 import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Db, DbOrTx, Tx } from '../../db/client.js';
 import { cartItems, carts } from '../../db/schema.js';
+import { newId } from '../../infra/ids.js';
+import type { Logger } from '../../infra/logger.js';
 import type { Clock } from '../../lib/clock.js';
 import { createBatchLoader } from '../../lib/coalesce.js';
 import { AppError, isAppError } from '../../lib/errors.js';
 import { assertProductId, assertUserId } from '../../lib/id-checks.js';
-import { newId } from '../../lib/ids.js';
-import type { Logger } from '../../lib/logger.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { CartCache, CartCacheStats } from './cart.cache.js';
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isUuid } from '../../lib/ids.js';
+import { isUuid } from '../../lib/id-checks.js';
 import { checkoutIdFor, requestHash } from './checkout.service.js';
 
 describe('checkout ids and request binding', () => {

@@ -4,6 +4,7 @@ import { v5 as uuidv5 } from 'uuid';
 import type { Db, Tx } from '../../db/client.js';
 import { PG, pgErrorCode } from '../../db/client.js';
 import { checkouts } from '../../db/schema.js';
+import type { CommerceMetrics } from '../../infra/metrics.js';
 import {
   ACTIVE_CHECKOUT_STATUSES,
   type CheckoutFailure,
@@ -17,7 +18,6 @@ import {
 } from '../../lib/checkout.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
-import type { CommerceMetrics } from '../../lib/metrics.js';
 import { DEFAULT_CURRENCY, lineSubtotalCents, totalCents } from '../../lib/money.js';
 import { cartCurrency } from '../cart/cart.model.js';
 import type { CartService } from '../cart/cart.service.js';

@@ -9,11 +9,11 @@ import {
   reservations,
   stockMovements,
 } from '../../db/schema.js';
+import { newId } from '../../infra/ids.js';
+import type { CommerceMetrics } from '../../infra/metrics.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, type FieldError } from '../../lib/errors.js';
 import { assertProductId, isPositiveId, uuidKey } from '../../lib/id-checks.js';
-import { newId } from '../../lib/ids.js';
-import type { CommerceMetrics } from '../../lib/metrics.js';
 
 export interface StockLevel {
   productId: number;

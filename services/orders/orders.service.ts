@@ -1,10 +1,10 @@
 import { and, asc, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { orderItems, orderStatusHistory, orders, payments } from '../../db/schema.js';
+import { newId } from '../../infra/ids.js';
 import type { CheckoutRecord } from '../../lib/checkout.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
-import { newId } from '../../lib/ids.js';
 import { ORDER_TRANSITIONS, type OrderRecord, type OrderStatus } from '../../lib/order.js';
 
 /** Who moved an order, kept in its status history: `checkout-saga`, `user:42`, `admin:1`, `signal`, `order-timeout`. */

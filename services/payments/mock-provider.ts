@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
 import { mockProviderRequests } from '../../db/schema.js';
+import { newId } from '../../infra/ids.js';
 import { DECLINE_REASONS, type DeclineReason, isDeclineReason } from '../../lib/checkout.js';
-import { newId } from '../../lib/ids.js';
 import {
   type AuthorizeOutcome,
   type PaymentProvider,

@@ -7,12 +7,12 @@ import {
   paymentOperations,
   payments,
 } from '../../db/schema.js';
+import { newId } from '../../infra/ids.js';
+import type { CommerceMetrics } from '../../infra/metrics.js';
 import { type DeclineReason, isDeclineReason } from '../../lib/checkout.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { assertUserId, uuidKey } from '../../lib/id-checks.js';
-import { newId } from '../../lib/ids.js';
-import type { CommerceMetrics } from '../../lib/metrics.js';
 import type { AuthorizeOutcome, PaymentProvider, ProviderResult } from './payment-provider.js';
 
 /** A checkout's payment, as the saga, the order and the API see it. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ORIGINAL_GATEWAY_JWT_SECRET } from '../../lib/config.js';
+import { ORIGINAL_GATEWAY_JWT_SECRET } from '../../infra/config.js';
 
 /** docker-compose.yml cannot run here (no Docker engine); this reads it as compose would. */
 const FILE = fileURLToPath(new URL('../../docker-compose.yml', import.meta.url));

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signWebhook } from '../../api/middleware/webhook-signature.js';
-import { signToken } from '../../lib/jwt.js';
+import { signToken } from '../../infra/jwt.js';
 import { freePort } from '../../scripts/provision/process.js';
 import { TEST_JWT_SECRET, TEST_WEBHOOK_SECRET } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';

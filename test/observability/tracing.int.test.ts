@@ -1,7 +1,7 @@
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupTracing, type Tracing } from '../../lib/tracing.js';
+import { setupTracing, type Tracing } from '../../infra/tracing.js';
 import { type CheckoutStack, checkoutBody, startCheckoutStack } from '../support/checkout.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { connectTestRedis, userIdSource, waitFor } from '../support/redis.js';

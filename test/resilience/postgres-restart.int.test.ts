@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../db/client.js';
 import { runMigrations } from '../../db/migrate.js';
 import { seedDatabase } from '../../db/seed.js';
-import { signToken } from '../../lib/jwt.js';
+import { signToken } from '../../infra/jwt.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../scripts/provision/postgres.js';
 import { freePort } from '../../scripts/provision/process.js';
 import { TEST_JWT_SECRET } from '../support/app.js';

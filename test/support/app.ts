@@ -6,10 +6,10 @@ import { type AppDeps, createApp } from '../../api/app.js';
 import { checkoutSagaUnavailable } from '../../api/checkout-saga.js';
 import type { AppEnv } from '../../api/context.js';
 import { orderLifecycleUnavailable } from '../../api/order-lifecycle.js';
+import { signToken } from '../../infra/jwt.js';
+import { createLogger } from '../../infra/logger.js';
+import { createMetricsRegistry } from '../../infra/metrics.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
-import { signToken } from '../../lib/jwt.js';
-import { createLogger } from '../../lib/logger.js';
-import { createMetricsRegistry } from '../../lib/metrics.js';
 import { createServices, type Services } from '../../services/index.js';
 import type { TestDatabase } from './db.js';
 

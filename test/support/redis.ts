@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { createLogger } from '../../lib/logger.js';
-import { createRedisClient } from '../../lib/redis.js';
+import { createLogger } from '../../infra/logger.js';
+import { createRedisClient } from '../../infra/redis.js';
 import { findRedisServer, type LocalRedis, startLocalRedis } from '../../scripts/provision/redis.js';
 
 /** The shared test Redis, or '' when none is available (Redis-dependent blocks then skip). */

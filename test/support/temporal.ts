@@ -9,7 +9,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { inject } from 'vitest';
-import type { Tracing } from '../../lib/tracing.js';
+import type { Tracing } from '../../infra/tracing.js';
 import type { Services } from '../../services/index.js';
 import { checkoutSagaProbe } from '../../workers/saga-probe.js';
 import {

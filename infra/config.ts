@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../lib/duration.js';
 
 /**
  * The original gateway's published secret. Never a default: anyone could mint an admin token with
@@ -138,7 +138,7 @@ const envSchema = z.object({
   TEMPORAL_UI_PORT: integer(8233, 1, 65535),
   TEMPORAL_PORT: integer(7233, 1, 65535),
   DATA_DIR: z.string().min(1).default('.data'),
-  /** Unset outside production: a random secret generated once per data directory (lib/local-secrets.ts). */
+  /** Unset outside production: a random secret generated once per data directory (infra/local-secrets.ts). */
   JWT_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   /** Tokens older than this (by `iat`), or valid for longer than this from now, are refused. */
   JWT_MAX_AGE: duration('24h', '1m', '30d'),
