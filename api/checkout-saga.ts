@@ -8,6 +8,7 @@ import { type CheckoutJson, checkoutSummary } from '../lib/checkout.js';
 import { AppError } from '../lib/errors.js';
 import { CheckoutStatusKey, UserIdKey } from '../lib/search-attributes.js';
 import { taskQueue } from '../lib/task-queues.js';
+import { within } from '../lib/within.js';
 import {
   awaitOutcomeUpdate,
   CHECKOUT_WORKFLOW_TYPE,
@@ -19,7 +20,7 @@ import {
   requestCancelUpdate,
 } from '../workflows/checkout.contract.js';
 import type { checkoutWorkflow } from '../workflows/checkout.workflow.js';
-import { contractError, type TemporalProbe, within } from './temporal-errors.js';
+import { contractError, type TemporalProbe } from './temporal-errors.js';
 
 /** What `submit` learned within its wait. */
 export type SubmitResult =

@@ -9,6 +9,7 @@ import { AppError } from '../lib/errors.js';
 import type { OrderJson, OrderRecord } from '../lib/order.js';
 import { OrderIdKey, OrderStatusKey, TotalCentsKey, UserIdKey } from '../lib/search-attributes.js';
 import { taskQueue } from '../lib/task-queues.js';
+import { within } from '../lib/within.js';
 import {
   cancelOrderUpdate,
   deliverOrderUpdate,
@@ -18,7 +19,7 @@ import {
   shipOrderUpdate,
 } from '../workflows/order.contract.js';
 import type { orderWorkflow } from '../workflows/order.workflow.js';
-import { contractError, type TemporalProbe, within } from './temporal-errors.js';
+import { contractError, type TemporalProbe } from './temporal-errors.js';
 
 export type OrderMove = 'ship' | 'deliver' | 'cancel';
 

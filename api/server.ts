@@ -102,6 +102,7 @@ async function main(): Promise<void> {
     orderLifecycle: createTemporalOrderLifecycle({
       client,
       taskQueuePrefix: config.temporal.taskQueuePrefix,
+      probe,
     }),
   });
 

@@ -3,9 +3,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { AppError, findCause, isErrorCode } from '../lib/errors.js';
 
-// Kept until api/checkout-saga.ts and api/order-lifecycle.ts import it from lib/within.js.
-export { within } from '../lib/within.js';
-
 /** A 503 with a hint to retry in a second: `what` is the part of the workflow service that is away. */
 function retryShortly(what: string, cause: unknown): AppError {
   return new AppError('service_unavailable', `${what}; retry shortly`, {

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { within } from '../../lib/within.js';
 import type { Router } from '../route.js';
 
 export type CheckResult = 'ok' | 'disabled';
@@ -65,15 +66,9 @@ export function registerHealthRoutes(
 }
 
 async function runCheck(check: ReadinessCheck): Promise<CheckResult | 'error' | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), CHECK_TIMEOUT_MS);
-  });
   try {
-    return await Promise.race([check(), timeout]);
+    return (await within(check(), CHECK_TIMEOUT_MS)) ?? 'timeout';
   } catch {
     return 'error';
-  } finally {
-    clearTimeout(timer);
   }
 }
