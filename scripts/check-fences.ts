@@ -26,40 +26,43 @@ interface Rule {
   refuse(specifier: string, typeOnly: boolean): string | undefined;
 }
 
-const LAYERS = ['api', 'workers', 'activities', 'workflows', 'services', 'db', 'infra', 'scripts', 'bench'];
 const layerOf = (specifier: string): string | undefined =>
   specifier.startsWith('.') ? /^(?:\.\.?\/)+([^/]+)\//.exec(specifier)?.[1] : undefined;
 const isPackage = (specifier: string): boolean => !specifier.startsWith('.');
 const packageName = (specifier: string): string =>
   specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] ?? '');
 
+/**
+ * Code that may run inside a workflow: values only from `packages` and `folders` (relative
+ * imports inside the folder itself always), types from anywhere.
+ */
+function valuesOnlyFrom(
+  folder: string,
+  packages: string[],
+  folders: string[],
+  refusal: { pkg: (specifier: string) => string; layer: (layer: string) => string },
+): Rule {
+  return {
+    folder,
+    refuse: (specifier, typeOnly) => {
+      if (typeOnly) return undefined;
+      if (isPackage(specifier))
+        return packages.includes(packageName(specifier)) ? undefined : refusal.pkg(specifier);
+      const layer = layerOf(specifier);
+      return layer && layer !== folder && !folders.includes(layer) ? refusal.layer(layer) : undefined;
+    },
+  };
+}
+
 const RULES: Rule[] = [
-  {
-    folder: 'lib',
-    refuse: (specifier, typeOnly) => {
-      if (typeOnly) return undefined;
-      if (isPackage(specifier))
-        return PURE_PACKAGES.includes(packageName(specifier))
-          ? undefined
-          : `lib/ is pure: no values from ${specifier}`;
-      const layer = layerOf(specifier);
-      return layer && LAYERS.includes(layer) ? `lib/ is pure: nothing from ${layer}/` : undefined;
-    },
-  },
-  {
-    folder: 'workflows',
-    refuse: (specifier, typeOnly) => {
-      if (typeOnly) return undefined;
-      if (isPackage(specifier))
-        return WORKFLOW_PACKAGES.includes(packageName(specifier))
-          ? undefined
-          : `workflows take no values from ${specifier}`;
-      const layer = layerOf(specifier);
-      return layer && layer !== 'lib' && layer !== 'workflows'
-        ? `workflows take values only from lib/ and workflows/, not ${layer}/`
-        : undefined;
-    },
-  },
+  valuesOnlyFrom('lib', PURE_PACKAGES, [], {
+    pkg: (specifier) => `lib/ is pure: no values from ${specifier}`,
+    layer: (layer) => `lib/ is pure: nothing from ${layer}/`,
+  }),
+  valuesOnlyFrom('workflows', WORKFLOW_PACKAGES, ['lib'], {
+    pkg: (specifier) => `workflows take no values from ${specifier}`,
+    layer: (layer) => `workflows take values only from lib/ and workflows/, not ${layer}/`,
+  }),
   {
     folder: 'services',
     refuse: (specifier) => {
