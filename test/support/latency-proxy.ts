@@ -32,13 +32,23 @@ export async function startLatencyProxy(url: string, delayMs: number): Promise<L
     let pending = Buffer.alloc(0);
     let started = false; // the startup exchange has no message types worth delaying
     let answering = false; // from a result message to the ReadyForQuery that closes it
-    let lastDelivery = 0;
+    // One queue and one timer per connection, so messages leave in the order they came. (A timer
+    // per message could reorder them: Node measures a timer from the loop's cached clock, so of
+    // two messages due at the same moment, the one scheduled a millisecond later fired first.)
+    const queue: { bytes: Buffer; at: number }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const pump = () => {
+      timer = undefined;
+      while (queue.length > 0 && (queue[0]?.at ?? 0) <= Date.now()) {
+        const next = queue.shift();
+        if (next && !client.destroyed) client.write(next.bytes);
+      }
+      const head = queue[0];
+      if (head) timer = setTimeout(pump, Math.max(1, head.at - Date.now()));
+    };
     const deliver = (bytes: Buffer, delay: number) => {
-      const at = Math.max(Date.now() + delay, lastDelivery);
-      lastDelivery = at;
-      setTimeout(() => {
-        if (!client.destroyed) client.write(bytes);
-      }, at - Date.now());
+      queue.push({ bytes, at: Math.max(Date.now() + delay, queue.at(-1)?.at ?? 0) });
+      if (!timer) pump();
     };
     upstream.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
