@@ -1,4 +1,4 @@
-import { centsToDecimal } from './money.js';
+import { centsToDecimal, lineAmountsJson } from './money.js';
 
 /**
  * The checkout as one pure model shared by the checkout service (which stores it), the saga
@@ -150,10 +150,7 @@ export function checkoutJson(record: CheckoutRecord): CheckoutJson {
       product_id: line.productId,
       product_name: line.productName,
       quantity: line.quantity,
-      price_cents: line.priceCents,
-      price: centsToDecimal(line.priceCents),
-      subtotal_cents: line.subtotalCents,
-      subtotal: centsToDecimal(line.subtotalCents),
+      ...lineAmountsJson(line),
     })),
     total_cents: record.totalCents,
     total_amount: centsToDecimal(record.totalCents),

@@ -13,6 +13,21 @@ export function centsToDecimal(cents: number): number {
   return cents / 100;
 }
 
+/** A line's unit price and subtotal as the contract writes them: cents, each with its decimal mirror. */
+export function lineAmountsJson(line: { priceCents: number; subtotalCents: number }): {
+  price_cents: number;
+  price: number;
+  subtotal_cents: number;
+  subtotal: number;
+} {
+  return {
+    price_cents: line.priceCents,
+    price: centsToDecimal(line.priceCents),
+    subtotal_cents: line.subtotalCents,
+    subtotal: centsToDecimal(line.subtotalCents),
+  };
+}
+
 export interface PricedLine {
   priceCents: number;
   quantity: number;

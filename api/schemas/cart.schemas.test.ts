@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Cart } from '../../services/cart/cart.model.js';
+import { buildCart, type Cart, emptyCartRecord } from '../../services/cart/cart.model.js';
 import { CartSchema, cartJson } from './cart.schemas.js';
 
 const at = (iso: string) => new Date(iso);
 const now = at('2026-05-01T12:00:00Z');
 
-const empty: Cart = {
-  id: null,
-  userId: 42,
-  lines: [],
-  totalItems: 0,
-  totalCents: 0,
-  currency: 'USD',
-  createdAt: now,
-  updatedAt: now,
-};
+/** A user without a cart, as the model builds it. */
+const empty = buildCart(emptyCartRecord(42), new Map(), now);
 
 const priced: Cart = {
   id: '0190a1b2-0000-7000-8000-000000000001',

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { centsToDecimal } from '../../lib/money.js';
+import { centsToDecimal, lineAmountsJson } from '../../lib/money.js';
 import { type Cart, MAX_QUANTITY } from '../../services/cart/cart.model.js';
 import { bodyId, pathId, Timestamp } from './common.js';
 
@@ -83,10 +83,7 @@ export function cartJson(cart: Cart): CartJson {
       quantity: line.quantity,
       added_at: line.addedAt.toISOString(),
       product_name: line.productName,
-      price_cents: line.priceCents,
-      price: centsToDecimal(line.priceCents),
-      subtotal_cents: line.subtotalCents,
-      subtotal: centsToDecimal(line.subtotalCents),
+      ...lineAmountsJson(line),
       purchasable: line.purchasable,
     })),
     total_items: cart.totalItems,
