@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import autocannon from 'autocannon';
+import type { Figures } from './figures.js';
 import { awaitEndUpdate, type noopCheckoutWorkflow } from './noop.workflow.js';
 
 /**
@@ -12,14 +13,6 @@ import { awaitEndUpdate, type noopCheckoutWorkflow } from './noop.workflow.js';
  *   noop <temporalAddress> <taskQueue> <seconds> <concurrency>
  *                                   the baseline: update-with-start of the no-op workflow, to its end
  */
-interface Figures {
-  requests: number;
-  seconds: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;

@@ -18,6 +18,7 @@ import { freePort } from '../scripts/provision/process.js';
 import { startLocalRedis } from '../scripts/provision/redis.js';
 import { findOrInstallTemporalCli, startTemporalDevServer } from '../scripts/provision/temporal.js';
 import { createInventoryService, type InventoryService } from '../services/inventory/inventory.service.js';
+import type { Figures } from './figures.js';
 
 /**
  * `npm run bench`: every figure next to a baseline measured in the same run, on the same machine,
@@ -58,17 +59,6 @@ const scenarios = new Set(
 const seconds = values.ci ? 1 : Number(values.seconds);
 const connections = values.ci ? 4 : Number(values.connections);
 const checkoutConcurrency = values.ci ? 2 : Number(values['checkout-concurrency']);
-
-interface Figures {
-  requests: number;
-  seconds: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  /** CPU of the answering process per request, in microseconds (HTTP scenarios). */
-  serverCpuUs?: number;
-}
 
 interface Comparison {
   scenario: string;

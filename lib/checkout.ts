@@ -62,8 +62,18 @@ export interface ShippingAddress {
   country: string;
 }
 
-/** A shipping address as the contract shows it (checkouts and orders), or null. */
-export function shippingAddressJson(address: ShippingAddress | null | undefined) {
+/** A shipping address as the contract shows it (checkouts and orders). */
+export interface ShippingAddressJson {
+  name: string;
+  line1: string;
+  line2: string | null;
+  city: string;
+  postal_code: string;
+  country: string;
+}
+
+/** A shipping address as the contract shows it, or null. */
+export function shippingAddressJson(address: ShippingAddress | null | undefined): ShippingAddressJson | null {
   return address
     ? {
         name: address.name,
@@ -127,14 +137,7 @@ export interface CheckoutJson {
   total_cents: number;
   total_amount: number;
   currency: string;
-  shipping_address: {
-    name: string;
-    line1: string;
-    line2: string | null;
-    city: string;
-    postal_code: string;
-    country: string;
-  } | null;
+  shipping_address: ShippingAddressJson | null;
   order_id: string | null;
   reservation_expires_at: string | null;
   failure: { code: string; reason: string | null; message: string } | null;

@@ -1,4 +1,4 @@
-import { type ShippingAddress, shippingAddressJson } from './checkout.js';
+import { type ShippingAddress, type ShippingAddressJson, shippingAddressJson } from './checkout.js';
 import { centsToDecimal } from './money.js';
 
 /**
@@ -70,14 +70,7 @@ export interface OrderJson {
   total_amount: number;
   currency: string;
   payment: { payment_id: string; status: string; amount_cents: number; refunded_cents: number } | null;
-  shipping_address: {
-    name: string;
-    line1: string;
-    line2: string | null;
-    city: string;
-    postal_code: string;
-    country: string;
-  } | null;
+  shipping_address: ShippingAddressJson | null;
   tracking_number: string | null;
   created_at: string;
   updated_at: string;

@@ -10,6 +10,7 @@ import {
   IDEMPOTENCY_KEY_RULE,
   nonBlankText,
   pathUuid,
+  ShippingAddressOut,
   Timestamp,
   trimmedText,
   UUID,
@@ -90,16 +91,7 @@ export const CheckoutSchema = z
     total_cents: money(129999),
     total_amount: decimal(1299.99, 'total_cents'),
     currency: z.string().openapi({ example: 'USD' }),
-    shipping_address: z
-      .object({
-        name: z.string(),
-        line1: z.string(),
-        line2: z.string().nullable(),
-        city: z.string(),
-        postal_code: z.string(),
-        country: z.string(),
-      })
-      .nullable(),
+    shipping_address: ShippingAddressOut,
     order_id: z.string().nullable().openapi({ format: 'uuid', description: 'Set once the order exists.' }),
     reservation_expires_at: Timestamp.nullable().openapi({
       description: 'Until when the stock is held; a 3-D Secure confirmation must arrive before it.',

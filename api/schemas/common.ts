@@ -130,3 +130,15 @@ export const ProblemSchema = z
   .openapi('Problem', { description: "RFC 9457 problem details with the contract's stable `code`." });
 
 export const Timestamp = z.string().openapi({ format: 'date-time', example: '2026-01-01T12:00:00.000Z' });
+
+/** A shipping address as checkouts and orders show it, or null. */
+export const ShippingAddressOut = z
+  .object({
+    name: z.string(),
+    line1: z.string(),
+    line2: z.string().nullable(),
+    city: z.string(),
+    postal_code: z.string(),
+    country: z.string(),
+  })
+  .nullable();

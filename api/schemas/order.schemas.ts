@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { ORDER_STATUSES, type OrderJson } from '../../lib/order.js';
 import type { OrderCursor } from '../../services/orders/orders.service.js';
-import { pathUuid, queryInt, Timestamp, trimmedText } from './common.js';
+import { pathUuid, queryInt, ShippingAddressOut, Timestamp, trimmedText } from './common.js';
 
 export const OrderSchema = z
   .object({
@@ -40,16 +40,7 @@ export const OrderSchema = z
         refunded_cents: z.number().int(),
       })
       .nullable(),
-    shipping_address: z
-      .object({
-        name: z.string(),
-        line1: z.string(),
-        line2: z.string().nullable(),
-        city: z.string(),
-        postal_code: z.string(),
-        country: z.string(),
-      })
-      .nullable(),
+    shipping_address: ShippingAddressOut,
     tracking_number: z.string().nullable(),
     created_at: Timestamp,
     updated_at: Timestamp,
