@@ -56,7 +56,7 @@ function tracedQuery<T extends object>(query: T, text: string, database: string)
  */
 export function traceSql(sql: postgres.Sql, database: string): postgres.Sql {
   return new Proxy(sql, {
-    get(target, property, receiver) {
+    get(target, property) {
       const value = Reflect.get(target, property, target);
       if (property === 'unsafe') {
         return (text: string, ...rest: unknown[]) =>

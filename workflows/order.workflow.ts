@@ -1,5 +1,4 @@
 import {
-  type ActivityOptions,
   ApplicationFailure,
   allHandlersFinished,
   CancellationScope,
