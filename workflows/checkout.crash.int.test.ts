@@ -4,7 +4,11 @@ import { type CheckoutStack, checkoutBody, ledgerOf, startCheckoutStack } from '
 import { createTestDatabase, type TestDatabase } from '../test/support/db.js';
 import { type PlatformProcess, startPlatformProcess } from '../test/support/platform-process.js';
 import { connectTestRedis, testRedisUrl, userIdSource, waitFor } from '../test/support/redis.js';
-import { createTemporalTestContext, type TemporalTestContext } from '../test/support/temporal.js';
+import {
+  createTemporalTestContext,
+  deleteTestSchedules,
+  type TemporalTestContext,
+} from '../test/support/temporal.js';
 import { paymentConfirmedSignal } from './checkout.contract.js';
 
 let db: TestDatabase;
@@ -22,17 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.allSettled(workers.map((worker) => worker.kill()));
-  const schedules = temporal?.client.schedule.list();
-  if (schedules) {
-    for await (const schedule of schedules) {
-      if (schedule.scheduleId.startsWith(`${stack.prefix}.`)) {
-        await temporal.client.schedule
-          .getHandle(schedule.scheduleId)
-          .delete()
-          .catch(() => undefined);
-      }
-    }
-  }
+  if (temporal) await deleteTestSchedules(stack.prefix, temporal.client);
   redis?.disconnect();
   await Promise.allSettled([db?.destroy(), temporal?.close()]);
 });

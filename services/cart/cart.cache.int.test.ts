@@ -10,6 +10,7 @@ import { bearer, createTestApp, jsonRequest, type TestApp, userToken } from '../
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
 import { seededRandom } from '../../test/support/random.js';
 import { connectTestRedis, testRedisUrl, userIdSource, waitFor } from '../../test/support/redis.js';
+import { allowedValues, type Write } from '../../test/support/write-history.js';
 import { createCatalogService } from '../catalog/catalog.service.js';
 import { type CartCache, cartCacheKey, createCartCache } from './cart.cache.js';
 import type { Cart, CartRecord } from './cart.model.js';
@@ -301,7 +302,6 @@ describe.skipIf(!redisUrl)('freshness under concurrent clients through the API',
     // that starts after write k of a product was acknowledged may show write k or any later
     // write issued before the read ended, never anything older.
     let tick = 0;
-    type Write = { value: number; issuedAt: number; ackedAt: number };
     const history = new Map<number, Write[]>(products.map((id) => [id, []]));
     const violations: string[] = [];
     let reads = 0;
@@ -309,13 +309,7 @@ describe.skipIf(!redisUrl)('freshness under concurrent clients through the API',
     const check = (view: CartJson, startedAt: number, endedAt: number, what: string) => {
       const seen = new Map(view.cart.map((item) => [item.product_id, item.quantity]));
       for (const productId of products) {
-        const writes = history.get(productId) ?? [];
-        let last = -1;
-        writes.forEach((write, index) => {
-          if (write.ackedAt > 0 && write.ackedAt < startedAt) last = index;
-        });
-        const allowed = new Set([last < 0 ? 0 : (writes[last]?.value ?? 0)]);
-        for (const write of writes.slice(last + 1)) if (write.issuedAt < endedAt) allowed.add(write.value);
+        const allowed = allowedValues(history.get(productId) ?? [], startedAt, endedAt);
         const observed = seen.get(productId) ?? 0;
         if (!allowed.has(observed)) {
           violations.push(

@@ -14,6 +14,7 @@ import {
   userIdSource,
   waitFor,
 } from '../../test/support/redis.js';
+import { allowedValues, type Write } from '../../test/support/write-history.js';
 import { createCatalogService } from '../catalog/catalog.service.js';
 import { type CartCache, cartCacheKey, createCartCache } from './cart.cache.js';
 import type { Cart } from './cart.model.js';
@@ -122,20 +123,13 @@ describe.skipIf(!canRun)('replicas over a Redis that loses keys', () => {
     // totally ordered; a read that starts after write k was acknowledged may show write k or a
     // later one issued before the read ended, never anything older.
     let tick = 0;
-    type Write = { value: number; issuedAt: number; ackedAt: number };
     const history = new Map<number, Write[]>(products.map((id) => [id, []]));
     const violations: string[] = [];
     let reads = 0;
     const check = (view: Cart, startedAt: number, endedAt: number) => {
       const seen = quantities(view);
       for (const productId of products) {
-        const writes = history.get(productId) ?? [];
-        let last = -1;
-        writes.forEach((write, index) => {
-          if (write.ackedAt > 0 && write.ackedAt < startedAt) last = index;
-        });
-        const allowed = new Set([last < 0 ? 0 : (writes[last]?.value ?? 0)]);
-        for (const write of writes.slice(last + 1)) if (write.issuedAt < endedAt) allowed.add(write.value);
+        const allowed = allowedValues(history.get(productId) ?? [], startedAt, endedAt);
         const observed = seen[productId] ?? 0;
         if (!allowed.has(observed)) {
           violations.push(

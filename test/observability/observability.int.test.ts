@@ -1,4 +1,3 @@
-import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signWebhook } from '../../api/middleware/webhook-signature.js';
 import { signToken } from '../../infra/jwt.js';
@@ -7,6 +6,7 @@ import { TEST_JWT_SECRET, TEST_WEBHOOK_SECRET } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { type PlatformProcess, startPlatformProcess } from '../support/platform-process.js';
 import { userIdSource, waitFor } from '../support/redis.js';
+import { deleteTestSchedules } from '../support/temporal.js';
 
 /**
  * The real API and worker processes, logging at debug level, through a full 3-D Secure checkout
@@ -47,15 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled([api?.stop(), worker?.stop()]);
-  const connection = await Connection.connect({ address: inject('temporalAddress') }).catch(() => undefined);
-  if (connection) {
-    const client = new Client({ connection });
-    for await (const schedule of client.schedule.list()) {
-      if (schedule.scheduleId.startsWith(`${prefix}.`))
-        await client.schedule.getHandle(schedule.scheduleId).delete();
-    }
-    await connection.close();
-  }
+  await deleteTestSchedules(prefix);
   await db?.destroy();
 });
 

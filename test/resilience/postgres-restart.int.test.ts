@@ -2,7 +2,6 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../db/client.js';
@@ -15,6 +14,7 @@ import { TEST_JWT_SECRET } from '../support/app.js';
 import { type PlatformProcess, startPlatformProcess } from '../support/platform-process.js';
 import { seededRandom } from '../support/random.js';
 import { waitFor } from '../support/redis.js';
+import { deleteTestSchedules } from '../support/temporal.js';
 
 /**
  * Crash-only: Postgres restarted (fast shutdown, back a second later) ten times under cart
@@ -66,15 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled([api?.stop(), worker?.stop()]);
-  const connection = await Connection.connect({ address: inject('temporalAddress') }).catch(() => undefined);
-  if (connection) {
-    const client = new Client({ connection });
-    for await (const schedule of client.schedule.list()) {
-      if (schedule.scheduleId.startsWith(`${prefix}.`))
-        await client.schedule.getHandle(schedule.scheduleId).delete();
-    }
-    await connection.close();
-  }
+  await deleteTestSchedules(prefix);
   await pg?.stop();
   if (runDir) rmSync(runDir, { recursive: true, force: true });
 });

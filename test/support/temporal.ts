@@ -124,3 +124,26 @@ export async function temporalCli(args: string[]): Promise<{ stdout: string; std
     );
   });
 }
+
+/**
+ * Deletes the housekeeping schedules a test's worker registered under its task-queue prefix, with
+ * `client` or, when none is given, a connection to the suite's Temporal made for the purpose.
+ */
+export async function deleteTestSchedules(prefix: string, client?: Client): Promise<void> {
+  const connection = client
+    ? undefined
+    : await Connection.connect({ address: inject('temporalAddress') }).catch(() => undefined);
+  const owner = client ?? (connection ? new Client({ connection }) : undefined);
+  if (!owner) return;
+  try {
+    for await (const schedule of owner.schedule.list()) {
+      if (schedule.scheduleId.startsWith(`${prefix}.`))
+        await owner.schedule
+          .getHandle(schedule.scheduleId)
+          .delete()
+          .catch(() => undefined);
+    }
+  } finally {
+    await connection?.close();
+  }
+}
