@@ -19,7 +19,7 @@ import {
   shipOrderUpdate,
 } from '../workflows/order.contract.js';
 import type { orderWorkflow } from '../workflows/order.workflow.js';
-import { contractError, type TemporalProbe } from './temporal-errors.js';
+import { contractError, retryShortly, type TemporalProbe } from './temporal-errors.js';
 
 export type OrderMove = 'ship' | 'deliver' | 'cancel';
 
@@ -73,15 +73,21 @@ export function createTemporalOrderLifecycle(options: {
           { key: TotalCentsKey, value: order.totalCents },
         ],
       });
+      const deadline = Date.now() + waitMs;
       try {
-        const answer = await within(
-          options.client.workflow.executeUpdateWithStart(UPDATES[move], {
+        // Accepted first (the workflow's validator passed), so a 202 never promises a move that
+        // the workflow has not taken: one not accepted within the wait is a 503 to retry.
+        const update = await within(
+          options.client.workflow.startUpdateWithStart(UPDATES[move], {
             args: [request],
             updateId: randomUUID(),
             startWorkflowOperation: start,
+            waitForStage: 'ACCEPTED',
           }),
           waitMs,
         );
+        if (!update) throw retryShortly('the order could not take this change in time');
+        const answer = await within(update.result(), Math.max(0, deadline - Date.now()));
         return answer ? { kind: 'answered', order: answer } : { kind: 'pending' };
       } catch (error) {
         if (error instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'ended' };

@@ -4,7 +4,7 @@ import proto from '@temporalio/proto';
 import { AppError, findCause, isErrorCode } from '../lib/errors.js';
 
 /** A 503 with a hint to retry in a second: `what` is the part of the workflow service that is away. */
-function retryShortly(what: string, cause: unknown): AppError {
+export function retryShortly(what: string, cause?: unknown): AppError {
   return new AppError('service_unavailable', `${what}; retry shortly`, {
     cause,
     headers: { 'Retry-After': '1' },
