@@ -190,16 +190,31 @@ function tooLarge(c: Context<AppEnv>): Response {
   });
 }
 
+/**
+ * Connection-level failures: the dependency went away or is not back yet, so the client should retry.
+ * Socket errors as Node names them (a write can race the peer's close: after `end`, on a destroyed
+ * stream), the `postgres` driver's own connection codes, and Postgres' SQLSTATEs for a server
+ * shutting down, crashing or starting up (class 08 is matched whole, below).
+ */
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
+  'ECONNABORTED',
   'ETIMEDOUT',
   'EPIPE',
+  'ENOTCONN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ERR_STREAM_WRITE_AFTER_END',
+  'ERR_STREAM_DESTROYED',
+  'ERR_SOCKET_CLOSED',
   'CONNECT_TIMEOUT',
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',
   '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
 ]);
@@ -212,7 +227,10 @@ function isTimeout(error: unknown): boolean {
 
 /** Connection-level failures of Postgres and friends: the client should retry, not report a bug. */
 function isUnavailable(error: unknown): boolean {
-  return findErrorCode(error, (code) => UNAVAILABLE_CODES.has(code)) !== undefined;
+  const connectionException = (code: string) => /^08[0-9A-Z]{3}$/.test(code); // SQLSTATE class 08
+  return (
+    findErrorCode(error, (code) => UNAVAILABLE_CODES.has(code) || connectionException(code)) !== undefined
+  );
 }
 
 function allowedMethods(app: OpenAPIHono<AppEnv>, path: string): string[] {

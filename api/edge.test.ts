@@ -98,6 +98,36 @@ describe('HTTP edge', () => {
       /http_requests_total\{method="GET",route="\/health",status="200"\} \d+/,
     );
   });
+  it('answers 503 with Retry-After for every connection-level failure, 500 for anything else', async () => {
+    // A route of a separate app throws what the drivers throw while a dependency restarts.
+    const { app: throwing } = createTestApp({
+      db: { ...unreachable, url: 'postgres://127.0.0.1:9/none', destroy: async () => {} },
+    });
+    throwing.get('/throw/:code', (c) => {
+      throw Object.assign(new Error('wrapper'), {
+        cause: Object.assign(new Error(`failed: ${c.req.param('code')}`), { code: c.req.param('code') }),
+      });
+    });
+    const unavailable = [
+      'ECONNREFUSED',
+      'ERR_STREAM_WRITE_AFTER_END',
+      'ERR_STREAM_DESTROYED',
+      'CONNECTION_CLOSED',
+      '57P01',
+      '57P02',
+      '57P03',
+      '08006',
+      '08P01',
+    ];
+    for (const code of unavailable) {
+      const response = await throwing.request(`/throw/${code}`);
+      await expectProblem(response, 503, 'service_unavailable');
+      expect(response.headers.get('retry-after'), code).toBe('1');
+    }
+    for (const code of ['23505', '42P01', 'ERR_INVALID_ARG_TYPE', '08']) {
+      await expectProblem(await throwing.request(`/throw/${code}`), 500, 'internal_error');
+    }
+  });
 
   describe('authentication', () => {
     const create = (headers: Record<string, string>) =>
