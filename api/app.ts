@@ -4,7 +4,6 @@ import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
-import { timeout } from 'hono/timeout';
 import type { Registry } from 'prom-client';
 import { PG, pgErrorCode } from '../db/client.js';
 import type { Logger } from '../infra/logger.js';
@@ -16,12 +15,10 @@ import type { InventoryService } from '../services/inventory/inventory.service.j
 import type { OrdersService } from '../services/orders/orders.service.js';
 import type { CheckoutSaga } from './checkout-saga.js';
 import type { AppEnv } from './context.js';
+import { installEdge, routeOf } from './edge.js';
 import { createHttpMetrics } from './metrics.js';
-import { accessLog, routeOf } from './middleware/access-log.js';
 import { createTokenVerifier, type TokenPolicy } from './middleware/auth.js';
 import type { RateLimiter } from './middleware/rate-limit.js';
-import { requestId } from './middleware/request-id.js';
-import { securityHeaders } from './middleware/security-headers.js';
 import type { OrderLifecycle } from './order-lifecycle.js';
 import { problemResponse } from './problem.js';
 import { createRouter } from './route.js';
@@ -34,7 +31,6 @@ import { registerOrderRoutes } from './routes/orders.routes.js';
 import { registerProductRoutes } from './routes/products.routes.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
-const REQUEST_TIMED_OUT = 'request deadline exceeded';
 
 export interface AppDeps {
   logger: Logger;
@@ -73,6 +69,14 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   const router = createRouter(app, createTokenVerifier(deps.auth), deps.rateLimiter);
+  // Request id, security headers, deadline, access log and metrics (api/edge.ts): first, so
+  // every answer has them, errors, 404s and timeouts included.
+  installEdge(app, {
+    logger: deps.logger,
+    metrics: createHttpMetrics(deps.metrics),
+    timeoutMs: deps.requestTimeoutMs,
+    tracing: deps.tracing ?? false,
+  });
 
   if (deps.tracing) {
     app.use(
@@ -83,9 +87,6 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       }),
     );
   }
-  app.use('*', requestId({ logger: deps.logger }));
-  app.use('*', accessLog({ metrics: createHttpMetrics(deps.metrics) }));
-  app.use('*', securityHeaders());
   if (deps.corsOrigins && deps.corsOrigins.length > 0) {
     app.use(
       '*',
@@ -105,10 +106,6 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       }),
     );
   }
-  app.use(
-    '*',
-    timeout(deps.requestTimeoutMs, () => new HTTPException(503, { message: REQUEST_TIMED_OUT })),
-  );
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: (c) => tooLarge(c as Context<AppEnv>),
@@ -149,13 +146,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
         ...(error.headers ? { headers: error.headers } : {}),
       });
     }
-    if (error instanceof HTTPException && error.message === REQUEST_TIMED_OUT) {
-      return problemResponse(c, 'timeout', 'the request did not complete in time; retry shortly', {
-        headers: { 'Retry-After': '1' },
-      });
-    }
     if (isTimeout(error)) {
-      (c.get('logger') ?? deps.logger).warn({ err: error }, 'database statement or lock wait timed out');
+      deps.logger
+        .child({ request_id: c.get('requestId') })
+        .warn({ err: error }, 'database statement or lock wait timed out');
       return problemResponse(c, 'timeout', 'the request waited too long for the database; retry shortly', {
         headers: { 'Retry-After': '1' },
       });
@@ -164,7 +158,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, 'invalid_request', 'the request could not be read');
     }
-    const logger = c.get('logger') ?? deps.logger;
+    const logger = deps.logger.child({ request_id: c.get('requestId') });
     if (isUnavailable(error)) {
       logger.warn({ err: error }, 'dependency unavailable');
       return problemResponse(

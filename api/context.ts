@@ -1,5 +1,3 @@
-import type { Logger } from '../infra/logger.js';
-
 export interface AuthUser {
   id: number;
   admin: boolean;
@@ -9,7 +7,6 @@ export interface AuthUser {
 export interface AppEnv {
   Variables: {
     requestId: string;
-    logger: Logger;
     user: AuthUser | undefined;
   };
 }

@@ -1,15 +1,24 @@
+import { Writable } from 'node:stream';
+import type { DestinationStream } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../db/client.js';
-import { adminToken, bearer, createTestApp, jsonRequest, signTestToken } from '../test/support/app.js';
+import { createLogger } from '../infra/logger.js';
+import {
+  adminToken,
+  bearer,
+  createTestApp,
+  jsonRequest,
+  signTestToken,
+  userToken,
+} from '../test/support/app.js';
 import { expectProblem } from '../test/support/problem.js';
 
 // The edge refuses, routes, documents and measures before any service runs: these tests build the
 // real app over a pool pointed at a port where nothing listens, so a request that reached the
 // database would fail loudly. No Postgres, Redis or Temporal is started for them.
 const unreachable = createDatabase('postgres://nobody@127.0.0.1:9/none', { max: 1 });
-const { app } = createTestApp({
-  db: { ...unreachable, url: 'postgres://127.0.0.1:9/none', destroy: async () => {} },
-});
+const unreachableDb = { ...unreachable, url: 'postgres://127.0.0.1:9/none', destroy: async () => {} };
+const { app } = createTestApp({ db: unreachableDb });
 afterAll(() => unreachable.close());
 
 describe('HTTP edge', () => {
@@ -98,11 +107,70 @@ describe('HTTP edge', () => {
       /http_requests_total\{method="GET",route="\/health",status="200"\} \d+/,
     );
   });
+  it('logs one access line per request: request id, route template, status, user, duration', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'info', name: 'api' }, sink as unknown as DestinationStream);
+    const { app: logged } = createTestApp({ db: unreachableDb, logger });
+    await logged.request('/health', { headers: { 'X-Request-ID': 'trace-me' } });
+    await logged.request('/api/v1/nope');
+    // Authenticated, then the database is unreachable: 503, logged at error level with the user.
+    await logged.request('/api/v1/cart', { headers: bearer(await userToken(42)) });
+    const access = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => l.msg === 'request');
+    expect(access).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        service: 'api',
+        request_id: 'trace-me',
+        method: 'GET',
+        path: '/health',
+        route: '/health',
+        status: 200,
+      }),
+      expect.objectContaining({ level: 'info', path: '/api/v1/nope', route: 'unmatched', status: 404 }),
+      expect.objectContaining({
+        level: 'error',
+        path: '/api/v1/cart',
+        route: '/api/v1/cart',
+        status: 503,
+        user_id: 42,
+      }),
+    ]);
+    expect(access[0]?.duration_ms).toEqual(expect.any(Number));
+    expect(access[0]).not.toHaveProperty('user_id');
+    expect(access[2]?.request_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+  it('answers 503 timeout at the deadline with every edge header, and drops the late answer', async () => {
+    const { app: hurried } = createTestApp({ db: unreachableDb, requestTimeoutMs: 50 });
+    let finish: (() => void) | undefined;
+    hurried.get('/slow', async (c) => {
+      await new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      return c.json({ late: true });
+    });
+    const started = performance.now();
+    const response = await hurried.request('/slow', { headers: { 'X-Request-ID': 'slow-1' } });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    const body = await expectProblem(response, 503, 'timeout');
+    expect(body.request_id).toBe('slow-1');
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(response.headers.get('x-request-id')).toBe('slow-1');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    finish?.();
+    // Answers that are ready in time are untouched by the deadline.
+    expect((await hurried.request('/health')).status).toBe(200);
+  });
   it('answers 503 with Retry-After for every connection-level failure, 500 for anything else', async () => {
     // A route of a separate app throws what the drivers throw while a dependency restarts.
-    const { app: throwing } = createTestApp({
-      db: { ...unreachable, url: 'postgres://127.0.0.1:9/none', destroy: async () => {} },
-    });
+    const { app: throwing } = createTestApp({ db: unreachableDb });
     throwing.get('/throw/:code', (c) => {
       throw Object.assign(new Error('wrapper'), {
         cause: Object.assign(new Error(`failed: ${c.req.param('code')}`), { code: c.req.param('code') }),

@@ -5,7 +5,28 @@ import type { AppEnv } from './context.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-/** Answers the RFC 9457 problem document of the contract: `error` repeats `detail` for old clients. */
+/** The RFC 9457 problem document of the contract: `error` repeats `detail` for old clients. */
+export function problemJson(
+  code: ErrorCode,
+  detail: string,
+  requestId: string,
+  options: { errors?: FieldError[] | undefined; extra?: Record<string, unknown> | undefined } = {},
+): Record<string, unknown> {
+  const { status, title } = ERROR_CODES[code];
+  return {
+    ...options.extra,
+    type: `urn:commerce:problem:${code}`,
+    title,
+    status,
+    detail,
+    code,
+    error: detail,
+    request_id: requestId,
+    ...(options.errors && options.errors.length > 0 ? { errors: options.errors } : {}),
+  };
+}
+
+/** Answers the problem document of `code` with its status. */
 export function problemResponse(
   c: Context<AppEnv>,
   code: ErrorCode,
@@ -16,19 +37,8 @@ export function problemResponse(
     headers?: Record<string, string>;
   } = {},
 ): Response {
-  const { status, title } = ERROR_CODES[code];
-  const body = {
-    ...options.extra,
-    type: `urn:commerce:problem:${code}`,
-    title,
-    status,
-    detail,
-    code,
-    error: detail,
-    request_id: c.get('requestId') ?? '',
-    ...(options.errors && options.errors.length > 0 ? { errors: options.errors } : {}),
-  };
-  return c.body(JSON.stringify(body), status as ContentfulStatusCode, {
+  const body = problemJson(code, detail, c.get('requestId') ?? '', options);
+  return c.body(JSON.stringify(body), ERROR_CODES[code].status as ContentfulStatusCode, {
     'Content-Type': PROBLEM_CONTENT_TYPE,
     ...options.headers,
   });

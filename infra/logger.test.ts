@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger, redactSecrets } from './logger.js';
+import { createLineWriter, createLogger, redactSecrets } from './logger.js';
 
 describe('redactSecrets', () => {
   it('censors secret-looking fields at the top and two plain objects deep, in any case', () => {
@@ -58,5 +58,36 @@ describe('createLogger', () => {
       msg: 'request',
     });
     expect(line?.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('writes a hand-rendered line exactly as pino would, in the same stream, only at enabled levels', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'info', name: 'api' }, sink as unknown as pino.DestinationStream);
+    const write = createLineWriter(logger, 'request');
+    const fields = { request_id: 'r"1', method: 'GET', path: '/a\\b', status: 200, duration_ms: 1.5 };
+    logger.info(fields, 'request');
+    write('info', '"request_id":"r\\"1","method":"GET","path":"/a\\\\b","status":200,"duration_ms":1.5');
+    logger.error(fields, 'request');
+    write('error', '"request_id":"r\\"1","method":"GET","path":"/a\\\\b","status":200,"duration_ms":1.5');
+    const withoutTime = (line: string) => line.replace(/"time":"[^"]+"/, '"time":""');
+    expect(lines).toHaveLength(4);
+    expect(withoutTime(lines[1] as string)).toBe(withoutTime(lines[0] as string));
+    expect(withoutTime(lines[3] as string)).toBe(withoutTime(lines[2] as string));
+    expect(JSON.parse(lines[1] as string)).toMatchObject({ level: 'info', service: 'api', path: '/a\\b' });
+
+    lines.length = 0;
+    const quiet = createLogger({ level: 'error' }, sink as unknown as pino.DestinationStream);
+    const writeQuiet = createLineWriter(quiet, 'request');
+    writeQuiet('info', '"status":200');
+    writeQuiet('error', '"status":500');
+    expect(lines).toEqual([
+      expect.stringMatching(/^\{"level":"error","time":"[^"]+","status":500,"msg":"request"\}$/),
+    ]);
   });
 });

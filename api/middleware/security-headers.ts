@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 
 /**
  * The security headers of a JSON API (OWASP's REST Security Cheat Sheet), set on every answer,
- * errors included, by `securityHeaders()`. Answers are not to be stored unless a route says
+ * errors included, by the edge (api/edge.ts). Answers are not to be stored unless a route says
  * otherwise (the public catalog reads revalidate with ETags), framed, sniffed or sent over plain
  * HTTP once a browser has seen HTTPS. Helmet's browser-page set (Hono's `secureHeaders()`) adds
  * six more headers that mean nothing to a JSON client.
@@ -30,11 +30,4 @@ export function presetHeader(c: Context, name: string, value: string): void {
   if (outgoing && typeof outgoing.setHeader === 'function' && !outgoing.headersSent)
     outgoing.setHeader(name, value);
   else c.header(name, value);
-}
-
-export function securityHeaders(): MiddlewareHandler {
-  return async (c, next) => {
-    for (const [name, value] of SECURITY_HEADERS) presetHeader(c, name, value);
-    await next();
-  };
 }

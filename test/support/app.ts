@@ -7,7 +7,7 @@ import { checkoutSagaUnavailable } from '../../api/checkout-saga.js';
 import type { AppEnv } from '../../api/context.js';
 import { orderLifecycleUnavailable } from '../../api/order-lifecycle.js';
 import { signToken } from '../../infra/jwt.js';
-import { createLogger } from '../../infra/logger.js';
+import { createLogger, type Logger } from '../../infra/logger.js';
 import { createMetricsRegistry } from '../../infra/metrics.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
 import { createServices, type Services } from '../../services/index.js';
@@ -36,6 +36,8 @@ export interface TestAppOptions {
   requestTimeoutMs?: number;
   /** Services to serve instead of new ones over `db` (to share them with workers). */
   services?: Services;
+  /** The app's logger; silent by default. */
+  logger?: Logger;
 }
 
 export interface TestApp {
@@ -64,7 +66,7 @@ export function createTestApp(options: TestAppOptions): TestApp {
   const metrics = createMetricsRegistry();
   const services = options.services ?? createTestServices({ ...options, metrics });
   const app = createApp({
-    logger: createLogger({ level: 'silent' }),
+    logger: options.logger ?? createLogger({ level: 'silent' }),
     auth: { secret: TEST_JWT_SECRET, maxAgeMs: 24 * 3_600_000 },
     requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
     rateLimiter: options.rateLimiter,

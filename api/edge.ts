@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { trace } from '@opentelemetry/api';
+import type { Context } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import { createLineWriter, type Logger } from '../infra/logger.js';
+import type { AppEnv } from './context.js';
+import type { HttpMetrics } from './metrics.js';
+import { SECURITY_HEADERS } from './middleware/security-headers.js';
+import { PROBLEM_CONTENT_TYPE, problemJson } from './problem.js';
+
+/**
+ * What every request gets around the app, done once per request outside Hono's middleware chain
+ * (docs/performance.md measured that chain's per-request promises, timer and child logger at
+ * about half of a cheap route's CPU):
+ *
+ * - a request id: a well-formed incoming `X-Request-ID`, or a new UUID; handlers read it as
+ *   `c.get('requestId')`, problem documents carry it, and so does the answer's header;
+ * - the security headers (and `X-Request-ID`) on every answer, errors and timeouts included,
+ *   where a route's own header (a catalog read's `Cache-Control`) wins;
+ * - a deadline: an answer that is not ready after `timeoutMs` is replaced by 503 `timeout` with
+ *   `Retry-After`; the work goes on and its late answer is dropped. In-flight requests are kept
+ *   in start order and swept by one timer, so a request costs no timer of its own;
+ * - one access-log line and one metrics observation, labelled by route template.
+ */
+export interface EdgeOptions {
+  logger: Logger;
+  metrics: HttpMetrics;
+  timeoutMs: number;
+  /** Tracing on: the access line carries the request's trace and span ids. */
+  tracing?: boolean;
+}
+
+/** What the edge keeps of one request; the app's first middleware hands it its context. */
+interface EdgeRecord {
+  id: string;
+  context: Context<AppEnv> | undefined;
+  /** `"trace_id":...,"span_id":...` of the request's server span, when tracing is on. */
+  trace: string;
+}
+
+/** The env @hono/node-server passes (`incoming`, `outgoing`), plus the edge's record. */
+interface EdgeEnv {
+  incoming?: IncomingMessage;
+  outgoing?: ServerResponse;
+  edge?: EdgeRecord;
+}
+
+const ACCEPTABLE_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+const q = JSON.stringify;
+
+/** The route template a request matched (`/api/v1/orders/:order_id`), or `unmatched`. */
+export function routeOf(c: Context): string {
+  return matchedRoutes(c).findLast((r) => r.method !== 'ALL')?.path ?? 'unmatched';
+}
+
+/**
+ * Wraps `app.fetch` (and so `app.request()`, which calls it) in the edge. Call it before any
+ * other `app.use`: it registers the middleware that links the edge's record to Hono's context.
+ */
+export function installEdge(app: OpenAPIHono<AppEnv>, options: EdgeOptions): void {
+  const { logger, metrics, timeoutMs, tracing = false } = options;
+  const writeLine = createLineWriter(logger, 'request');
+  const deadlines = createDeadlines(timeoutMs);
+
+  app.use('*', (c, next) => {
+    const record = (c.env as EdgeEnv | undefined)?.edge;
+    if (record) {
+      record.context = c;
+      if (tracing) {
+        const span = trace.getActiveSpan()?.spanContext();
+        if (span) record.trace = `,"trace_id":"${span.traceId}","span_id":"${span.spanId}"`;
+      }
+    }
+    c.set('requestId', record?.id ?? randomUUID());
+    return next();
+  });
+
+  const dispatch = app.fetch;
+  app.fetch = (request, env, executionCtx) => {
+    const started = performance.now();
+    const edgeEnv: EdgeEnv = (env as EdgeEnv | undefined) ?? {};
+    const { incoming, outgoing } = edgeEnv;
+    const offered = incoming ? incoming.headers['x-request-id'] : request.headers.get('x-request-id');
+    const id = typeof offered === 'string' && ACCEPTABLE_ID.test(offered) ? offered : randomUUID();
+    const record: EdgeRecord = { id, context: undefined, trace: '' };
+    edgeEnv.edge = record;
+    // Served by @hono/node-server: straight onto Node's response, which merges them into the
+    // answer's own headers (those win). Through the fetch `Headers` class each would cost more.
+    const preset = outgoing && typeof outgoing.setHeader === 'function' && !outgoing.headersSent;
+    if (preset) {
+      for (const [name, value] of SECURITY_HEADERS) outgoing.setHeader(name, value);
+      outgoing.setHeader('X-Request-ID', id);
+    }
+
+    const finish = (response: Response): Response => {
+      const answer = preset ? response : withEdgeHeaders(response, id);
+      const seconds = (performance.now() - started) / 1000;
+      const c = record.context;
+      const route = c ? routeOf(c) : 'unmatched';
+      const status = answer.status;
+      metrics.observe(request.method, route, status, seconds);
+      const user = c?.get('user');
+      writeLine(
+        status >= 500 ? 'error' : 'info',
+        `"request_id":${q(id)}${record.trace},"method":${q(request.method)},"path":${q(c ? c.req.path : new URL(request.url).pathname)},"route":${q(route)},"status":${status},"duration_ms":${Math.round(seconds * 10_000) / 10}${user ? `,"user_id":${user.id}` : ''}`,
+      );
+      return answer;
+    };
+
+    let answer: Response | Promise<Response>;
+    try {
+      answer = dispatch(request, edgeEnv, executionCtx);
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    if (answer instanceof Response) return finish(answer);
+    return deadlines.race(
+      answer,
+      finish,
+      () =>
+        new Response(
+          JSON.stringify(problemJson('timeout', 'the request did not complete in time; retry shortly', id)),
+          { status: 503, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Retry-After': '1' } },
+        ),
+    );
+  };
+}
+
+/** The edge's headers on an answer that did not go through Node's response (`app.request()`). */
+function withEdgeHeaders(response: Response, id: string): Response {
+  let answer = response;
+  const missing = [...SECURITY_HEADERS, ['X-Request-ID', id] as const].filter(
+    ([name]) => !response.headers.has(name),
+  );
+  for (const [name, value] of missing) {
+    try {
+      answer.headers.set(name, value);
+    } catch {
+      // An immutable response (Response.redirect): copy it once, then set.
+      answer = new Response(answer.body, answer);
+      answer.headers.set(name, value);
+    }
+  }
+  return answer;
+}
+
+/**
+ * Deadlines of in-flight requests, all `timeoutMs` long, so start order is deadline order: one
+ * timer sweeps from the oldest and stops at the first that still has time.
+ */
+function createDeadlines(timeoutMs: number) {
+  interface Flight {
+    due: number;
+    expire: () => void;
+  }
+  const flights = new Set<Flight>();
+  const sweepEveryMs = Math.min(1_000, Math.max(10, Math.floor(timeoutMs / 10)));
+  let sweeper: NodeJS.Timeout | undefined;
+
+  function sweep(): void {
+    const now = performance.now();
+    for (const flight of flights) {
+      if (flight.due > now) break;
+      flights.delete(flight);
+      flight.expire();
+    }
+    if (flights.size === 0 && sweeper) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  }
+
+  return {
+    /** `finish` of the answer, or of `onTimeout()` if the answer is not ready in time; the first wins. */
+    race(
+      answer: Promise<Response>,
+      finish: (response: Response) => Response,
+      onTimeout: () => Response,
+    ): Promise<Response> {
+      return new Promise<Response>((resolve, reject) => {
+        let settled = false;
+        const flight: Flight = {
+          due: performance.now() + timeoutMs,
+          expire: () => {
+            if (settled) return;
+            settled = true;
+            resolve(finish(onTimeout()));
+          },
+        };
+        flights.add(flight);
+        if (!sweeper) {
+          sweeper = setInterval(sweep, sweepEveryMs);
+          sweeper.unref();
+        }
+        answer.then(
+          (response) => {
+            flights.delete(flight);
+            if (settled) return;
+            settled = true;
+            resolve(finish(response));
+          },
+          (error: unknown) => {
+            flights.delete(flight);
+            if (settled) return;
+            settled = true;
+            reject(error);
+          },
+        );
+      });
+    },
+  };
+}
