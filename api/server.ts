@@ -1,6 +1,4 @@
 import { serve } from '@hono/node-server';
-import { Client, Connection } from '@temporalio/client';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { sql } from 'drizzle-orm';
 import { createDatabase } from '../db/client.js';
 import { ConfigError, loadConfig } from '../infra/config.js';
@@ -13,10 +11,8 @@ import { setupTracing } from '../infra/tracing.js';
 import { systemClock } from '../lib/clock.js';
 import { createServices } from '../services/index.js';
 import { createApp } from './app.js';
-import { createTemporalCheckoutSaga } from './checkout-saga.js';
 import { createRateLimiter } from './middleware/rate-limit.js';
-import { createTemporalOrderLifecycle } from './order-lifecycle.js';
-import { createTemporalProbe } from './temporal-errors.js';
+import { connectTemporalInProcess, startTemporalThread } from './temporal-bridge.js';
 
 /** API entrypoint: reads config, opens connections, serves HTTP, drains on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -39,22 +35,17 @@ async function main(): Promise<void> {
     : undefined;
   if (!redis) logger.warn('REDIS_URL is not set: cart caching is off and rate limits are per process');
   if (config.rateLimit.rps === 0) logger.warn('RATE_LIMIT_RPS=0: rate limiting is off');
-  const temporal = await Connection.connect({ address: config.temporal.address ?? 'localhost:7233' }).catch(
-    (error) => {
-      logger.warn({ err: error }, 'Temporal is not reachable yet; readiness reports it until it is');
-      return Connection.lazy({ address: config.temporal.address ?? 'localhost:7233' });
-    },
-  );
-
-  const client = new Client({
-    connection: temporal,
+  // The Temporal client in a thread of its own keeps promise hooks off the request path
+  // (api/temporal-bridge.ts); with tracing on they are on anyway, and the client stays here.
+  const temporalOptions = {
+    address: config.temporal.address ?? 'localhost:7233',
     namespace: config.temporal.namespace,
-    // Carries the request's trace into the workflows it starts, updates and signals.
-    ...(tracing.enabled
-      ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } }
-      : {}),
-  });
-  const probe = createTemporalProbe(config.temporal.address ?? 'localhost:7233');
+    taskQueuePrefix: config.temporal.taskQueuePrefix,
+    logger,
+  };
+  const temporal = tracing.enabled
+    ? await connectTemporalInProcess(temporalOptions)
+    : startTemporalThread(temporalOptions);
 
   const metrics = createMetricsRegistry({ defaultMetrics: true, service: 'api' });
   const app = createApp({
@@ -81,7 +72,7 @@ async function main(): Promise<void> {
         return 'ok';
       },
       temporal: async () => {
-        await probe.check();
+        await temporal.probe.check();
         return 'ok';
       },
     },
@@ -95,15 +86,11 @@ async function main(): Promise<void> {
       payments: { failureRate: config.payments.failureRate },
     }),
     checkout: {
-      saga: createTemporalCheckoutSaga({ client, taskQueuePrefix: config.temporal.taskQueuePrefix, probe }),
+      saga: temporal.saga,
       waitMs: config.checkout.waitMs,
       webhookSecret: secrets.webhookSecret,
     },
-    orderLifecycle: createTemporalOrderLifecycle({
-      client,
-      taskQueuePrefix: config.temporal.taskQueuePrefix,
-      probe,
-    }),
+    orderLifecycle: temporal.lifecycle,
   });
 
   const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, (info) => {
@@ -121,7 +108,7 @@ async function main(): Promise<void> {
     }, 15_000);
     forced.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await Promise.allSettled([database.close(), temporal.close(), probe.close(), redis?.quit()]);
+    await Promise.allSettled([database.close(), temporal.close(), redis?.quit()]);
     await tracing.shutdown();
     logger.info('API stopped');
     process.exit(0);
