@@ -35,6 +35,10 @@ export interface EdgeOptions {
 /** What the edge keeps of one request; the app's first middleware hands it its context. */
 interface EdgeRecord {
   id: string;
+  request: Request;
+  started: number;
+  /** The edge's headers went onto Node's response before the app ran. */
+  preset: boolean;
   context: Context<AppEnv> | undefined;
   /** `"trace_id":...,"span_id":...` of the request's server span, when tracing is on. */
   trace: string;
@@ -77,37 +81,46 @@ export function installEdge(app: OpenAPIHono<AppEnv>, options: EdgeOptions): voi
     return next();
   });
 
+  /** Measures, logs and completes the answer (functions here are made once, not per request). */
+  function finish(record: EdgeRecord, response: Response): Response {
+    const answer = record.preset ? response : withEdgeHeaders(response, record.id);
+    const seconds = (performance.now() - record.started) / 1000;
+    const { context: c, request } = record;
+    const route = c ? routeOf(c) : 'unmatched';
+    const status = answer.status;
+    metrics.observe(request.method, route, status, seconds);
+    const user = c?.get('user');
+    const path = c ? c.req.path : new URL(request.url).pathname;
+    writeLine(
+      status >= 500 ? 'error' : 'info',
+      `"request_id":${q(record.id)}${record.trace},"method":${q(request.method)},"path":${q(path)},"route":${q(route)},"status":${status},"duration_ms":${Math.round(seconds * 10_000) / 10}${user ? `,"user_id":${user.id}` : ''}`,
+    );
+    return answer;
+  }
+
   const dispatch = app.fetch;
   app.fetch = (request, env, executionCtx) => {
-    const started = performance.now();
     const edgeEnv: EdgeEnv = (env as EdgeEnv | undefined) ?? {};
     const { incoming, outgoing } = edgeEnv;
     const offered = incoming ? incoming.headers['x-request-id'] : request.headers.get('x-request-id');
     const id = typeof offered === 'string' && ACCEPTABLE_ID.test(offered) ? offered : randomUUID();
-    const record: EdgeRecord = { id, context: undefined, trace: '' };
-    edgeEnv.edge = record;
     // Served by @hono/node-server: straight onto Node's response, which merges them into the
     // answer's own headers (those win). Through the fetch `Headers` class each would cost more.
-    const preset = outgoing && typeof outgoing.setHeader === 'function' && !outgoing.headersSent;
+    const preset =
+      outgoing !== undefined && typeof outgoing.setHeader === 'function' && !outgoing.headersSent;
     if (preset) {
       for (const [name, value] of SECURITY_HEADERS) outgoing.setHeader(name, value);
       outgoing.setHeader('X-Request-ID', id);
     }
-
-    const finish = (response: Response): Response => {
-      const answer = preset ? response : withEdgeHeaders(response, id);
-      const seconds = (performance.now() - started) / 1000;
-      const c = record.context;
-      const route = c ? routeOf(c) : 'unmatched';
-      const status = answer.status;
-      metrics.observe(request.method, route, status, seconds);
-      const user = c?.get('user');
-      writeLine(
-        status >= 500 ? 'error' : 'info',
-        `"request_id":${q(id)}${record.trace},"method":${q(request.method)},"path":${q(c ? c.req.path : new URL(request.url).pathname)},"route":${q(route)},"status":${status},"duration_ms":${Math.round(seconds * 10_000) / 10}${user ? `,"user_id":${user.id}` : ''}`,
-      );
-      return answer;
+    const record: EdgeRecord = {
+      id,
+      request,
+      started: performance.now(),
+      preset,
+      context: undefined,
+      trace: '',
     };
+    edgeEnv.edge = record;
 
     let answer: Response | Promise<Response>;
     try {
@@ -115,16 +128,8 @@ export function installEdge(app: OpenAPIHono<AppEnv>, options: EdgeOptions): voi
     } catch (error) {
       answer = Promise.reject(error);
     }
-    if (answer instanceof Response) return finish(answer);
-    return deadlines.race(
-      answer,
-      finish,
-      () =>
-        new Response(
-          JSON.stringify(problemJson('timeout', 'the request did not complete in time; retry shortly', id)),
-          { status: 503, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Retry-After': '1' } },
-        ),
-    );
+    if (answer instanceof Response) return finish(record, answer);
+    return deadlines.race(record, answer, finish);
   };
 }
 
@@ -146,25 +151,53 @@ function withEdgeHeaders(response: Response, id: string): Response {
   return answer;
 }
 
+/** The answer of a request whose deadline passed first. */
+function timedOut(id: string): Response {
+  const body = problemJson('timeout', 'the request did not complete in time; retry shortly', id);
+  return new Response(JSON.stringify(body), {
+    status: 503,
+    headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Retry-After': '1' },
+  });
+}
+
 /**
  * Deadlines of in-flight requests, all `timeoutMs` long, so start order is deadline order: one
- * timer sweeps from the oldest and stops at the first that still has time.
+ * timer sweeps from the oldest and stops at the first that still has time. Whichever comes first,
+ * the answer or the deadline, is finished and resolves the request; the other is dropped.
  */
 function createDeadlines(timeoutMs: number) {
+  type Finish = (record: EdgeRecord, response: Response) => Response;
   interface Flight {
+    record: EdgeRecord;
     due: number;
-    expire: () => void;
+    done: boolean;
+    finish: Finish;
+    resolve: (response: Response) => void;
+    reject: (error: unknown) => void;
   }
   const flights = new Set<Flight>();
   const sweepEveryMs = Math.min(1_000, Math.max(10, Math.floor(timeoutMs / 10)));
   let sweeper: NodeJS.Timeout | undefined;
 
+  function settle(flight: Flight, response: Response): void {
+    flights.delete(flight);
+    if (flight.done) return;
+    flight.done = true;
+    flight.resolve(flight.finish(flight.record, response));
+  }
+
+  function fail(flight: Flight, error: unknown): void {
+    flights.delete(flight);
+    if (flight.done) return;
+    flight.done = true;
+    flight.reject(error);
+  }
+
   function sweep(): void {
     const now = performance.now();
     for (const flight of flights) {
       if (flight.due > now) break;
-      flights.delete(flight);
-      flight.expire();
+      settle(flight, timedOut(flight.record.id));
     }
     if (flights.size === 0 && sweeper) {
       clearInterval(sweeper);
@@ -173,42 +206,31 @@ function createDeadlines(timeoutMs: number) {
   }
 
   return {
-    /** `finish` of the answer, or of `onTimeout()` if the answer is not ready in time; the first wins. */
-    race(
-      answer: Promise<Response>,
-      finish: (response: Response) => Response,
-      onTimeout: () => Response,
-    ): Promise<Response> {
-      return new Promise<Response>((resolve, reject) => {
-        let settled = false;
-        const flight: Flight = {
-          due: performance.now() + timeoutMs,
-          expire: () => {
-            if (settled) return;
-            settled = true;
-            resolve(finish(onTimeout()));
-          },
-        };
-        flights.add(flight);
-        if (!sweeper) {
-          sweeper = setInterval(sweep, sweepEveryMs);
-          sweeper.unref();
-        }
-        answer.then(
-          (response) => {
-            flights.delete(flight);
-            if (settled) return;
-            settled = true;
-            resolve(finish(response));
-          },
-          (error: unknown) => {
-            flights.delete(flight);
-            if (settled) return;
-            settled = true;
-            reject(error);
-          },
-        );
+    race(record: EdgeRecord, answer: Promise<Response>, finish: Finish): Promise<Response> {
+      const flight: Flight = {
+        record,
+        due: record.started + timeoutMs,
+        done: false,
+        finish,
+        resolve: noop,
+        reject: noop,
+      };
+      const settled = new Promise<Response>((resolve, reject) => {
+        flight.resolve = resolve;
+        flight.reject = reject;
       });
+      flights.add(flight);
+      if (!sweeper) {
+        sweeper = setInterval(sweep, sweepEveryMs);
+        sweeper.unref();
+      }
+      answer.then(
+        (response) => settle(flight, response),
+        (error: unknown) => fail(flight, error),
+      );
+      return settled;
     },
   };
 }
+
+function noop(): void {}

@@ -20,6 +20,8 @@ export function createRedisClient(
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     commandTimeout: 1_000,
+    // Commands issued in the same tick (concurrent requests' cart reads) go out in one write.
+    enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2_000),
   });
   let down = false;

@@ -62,5 +62,7 @@ describe('cached cart encoding', () => {
     expect(decodeRecord(encodeRecord(cart), 43)).toBeUndefined();
     expect(decodeRecord('not json', 42)).toBeUndefined();
     expect(decodeRecord('{"userId":42}', 42)).toBeUndefined();
+    for (const unreadable of ['null', '42', '"text"', '[]'])
+      expect(decodeRecord(unreadable, 42)).toBeUndefined();
   });
 });

@@ -333,20 +333,27 @@ function tally<K extends Counted>(kind: K): Tally<K> {
 /** What is cached of a cart and its lines (an array replacer keeps only these), dates as ISO strings. */
 const CACHED_FIELDS = ['id', 'userId', 'version', 'createdAt', 'updatedAt', 'lines'];
 const CACHED_LINE_FIELDS = ['productId', 'quantity', 'addedAt'];
-const DATE_FIELDS = new Set(['createdAt', 'updatedAt', 'addedAt']);
 
 export const encodeRecord = (record: CartRecord): string =>
   JSON.stringify(record, [...CACHED_FIELDS, ...CACHED_LINE_FIELDS]);
 
 /** The cached cart, or undefined when the entry is unreadable (then it is treated as a miss). */
 export function decodeRecord(json: string, userId: number): CartRecord | undefined {
+  // A plain parse, dates converted after: a reviver would run for every member of every line.
+  let value: Record<string, unknown>;
   try {
-    const value = JSON.parse(json, (key, field: unknown) =>
-      DATE_FIELDS.has(key) && typeof field === 'string' ? new Date(field) : field,
-    ) as Partial<CartRecord>;
-    const valid = value.userId === userId && Array.isArray(value.lines) && typeof value.version === 'number';
-    return valid ? (value as CartRecord) : undefined;
+    value = JSON.parse(json) as Record<string, unknown>;
   } catch {
     return undefined;
   }
+  if (value === null || typeof value !== 'object') return undefined;
+  const { lines } = value;
+  if (value.userId !== userId || !Array.isArray(lines) || typeof value.version !== 'number') return undefined;
+  const asDate = (field: unknown) => (typeof field === 'string' ? new Date(field) : field);
+  value.createdAt = asDate(value.createdAt);
+  value.updatedAt = asDate(value.updatedAt);
+  for (const line of lines as Record<string, unknown>[]) {
+    if (line !== null && typeof line === 'object') line.addedAt = asDate(line.addedAt);
+  }
+  return value as unknown as CartRecord;
 }

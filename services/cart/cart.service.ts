@@ -91,11 +91,14 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
    * Carts' current versions (0: no cart), read coalesced like the catalog (lib/coalesce.ts): the
    * confirmations of concurrent cached reads share one statement sent after each of them began.
    */
+  // Built once, as the catalog's by-id read: drizzle does not render it again for every batch.
+  const versionsOf = db
+    .select({ userId: carts.userId, version: carts.version })
+    .from(carts)
+    .where(sql`${carts.userId} = any(${sql.placeholder('userIds')}::bigint[])`)
+    .prepare('cart_versions_by_users');
   const cartVersions = createBatchLoader(async (userIds: number[]) => {
-    const rows = await db
-      .select({ userId: carts.userId, version: carts.version })
-      .from(carts)
-      .where(inArray(carts.userId, userIds));
+    const rows = await versionsOf.execute({ userIds });
     return new Map(rows.map((row) => [row.userId, row.version]));
   });
 
