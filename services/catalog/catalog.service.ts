@@ -106,8 +106,25 @@ export function createCatalogService({ db }: { db: Db }) {
     { inFlight: 2 },
   );
   const pages = createCoalescer((key: string) => readPage(JSON.parse(key) as ListProductsQuery));
+  // Pages without filters (the shop's front page and its next pages): built once too. Product ids
+  // are positive, so the first page is the one after id 0.
+  const unfilteredPage = selectProducts()
+    .where(and(isNull(products.deletedAt), sql`${products.id} > ${sql.placeholder('afterId')}`))
+    .orderBy(asc(products.id))
+    .limit(sql.placeholder('limit'))
+    .prepare('catalog_products_page');
 
   async function readPage(query: ListProductsQuery): Promise<ProductPage> {
+    const filtered = query.q || query.minPriceCents !== undefined || query.maxPriceCents !== undefined;
+    const rows = filtered
+      ? await readFilteredPage(query)
+      : await unfilteredPage.execute({ afterId: query.afterId ?? 0, limit: query.limit + 1 });
+    const page = rows.slice(0, query.limit).map((row) => Object.freeze(row));
+    const last = page.at(-1);
+    return Object.freeze({ products: page, nextAfterId: rows.length > query.limit && last ? last.id : null });
+  }
+
+  function readFilteredPage(query: ListProductsQuery) {
     const conditions: SQL[] = [isNull(products.deletedAt)];
     if (query.afterId !== undefined) conditions.push(gt(products.id, query.afterId));
     if (query.q) {
@@ -117,13 +134,10 @@ export function createCatalogService({ db }: { db: Db }) {
     }
     if (query.minPriceCents !== undefined) conditions.push(gte(products.priceCents, query.minPriceCents));
     if (query.maxPriceCents !== undefined) conditions.push(lte(products.priceCents, query.maxPriceCents));
-    const rows = await selectProducts()
+    return selectProducts()
       .where(and(...conditions))
       .orderBy(asc(products.id))
       .limit(query.limit + 1);
-    const page = rows.slice(0, query.limit).map((row) => Object.freeze(row));
-    const last = page.at(-1);
-    return Object.freeze({ products: page, nextAfterId: rows.length > query.limit && last ? last.id : null });
   }
 
   return {
