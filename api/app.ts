@@ -69,14 +69,6 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   const router = createRouter(app, createTokenVerifier(deps.auth), deps.rateLimiter);
-  // Request id, security headers, deadline, access log and metrics (api/edge.ts): first, so
-  // every answer has them, errors, 404s and timeouts included.
-  installEdge(app, {
-    logger: deps.logger,
-    metrics: createHttpMetrics(deps.metrics),
-    timeoutMs: deps.requestTimeoutMs,
-    tracing: deps.tracing ?? false,
-  });
 
   if (deps.tracing) {
     app.use(
@@ -87,6 +79,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       }),
     );
   }
+  // Request id, security headers, deadline, access log and metrics (api/edge.ts), for every
+  // answer, errors, 404s and timeouts included; its middleware runs inside the request's span.
+  installEdge(app, {
+    logger: deps.logger,
+    metrics: createHttpMetrics(deps.metrics),
+    timeoutMs: deps.requestTimeoutMs,
+    tracing: deps.tracing ?? false,
+  });
   if (deps.corsOrigins && deps.corsOrigins.length > 0) {
     app.use(
       '*',

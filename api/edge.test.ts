@@ -1,8 +1,10 @@
 import { Writable } from 'node:stream';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { DestinationStream } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../db/client.js';
 import { createLogger } from '../infra/logger.js';
+import { setupTracing } from '../infra/tracing.js';
 import {
   adminToken,
   bearer,
@@ -146,6 +148,32 @@ describe('HTTP edge', () => {
     expect(access[0]?.duration_ms).toEqual(expect.any(Number));
     expect(access[0]).not.toHaveProperty('user_id');
     expect(access[2]?.request_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+  it('puts the trace and span ids of the request span on the access line when tracing is on', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const exporter = new InMemorySpanExporter();
+    const tracing = setupTracing({ serviceName: 'edge-test', exporter });
+    try {
+      const logger = createLogger({ level: 'info', name: 'api' }, sink as unknown as DestinationStream);
+      const { app: traced } = createTestApp({ db: unreachableDb, logger, tracing: true });
+      expect((await traced.request('/health')).status).toBe(200);
+      const [span] = exporter.getFinishedSpans().filter((s) => s.name === 'GET /health');
+      const [line] = lines.map((text) => JSON.parse(text) as Record<string, unknown>);
+      expect(line?.trace_id).toMatch(/^[0-9a-f]{32}$/);
+      expect(line).toMatchObject({
+        route: '/health',
+        trace_id: span?.spanContext().traceId,
+        span_id: span?.spanContext().spanId,
+      });
+    } finally {
+      await tracing.shutdown();
+    }
   });
   it('answers 503 timeout at the deadline with every edge header, and drops the late answer', async () => {
     const { app: hurried } = createTestApp({ db: unreachableDb, requestTimeoutMs: 50 });

@@ -60,8 +60,9 @@ export function routeOf(c: Context): string {
 }
 
 /**
- * Wraps `app.fetch` (and so `app.request()`, which calls it) in the edge. Call it before any
- * other `app.use`: it registers the middleware that links the edge's record to Hono's context.
+ * Wraps `app.fetch` (and so `app.request()`, which calls it) in the edge. Call it before the
+ * routes (after the tracing middleware, so the access line can carry the request's span): it
+ * registers the middleware that links the edge's record to Hono's context.
  */
 export function installEdge(app: OpenAPIHono<AppEnv>, options: EdgeOptions): void {
   const { logger, metrics, timeoutMs, tracing = false } = options;
