@@ -23,6 +23,21 @@ const unreachableDb = { ...unreachable, url: 'postgres://127.0.0.1:9/none', dest
 const { app } = createTestApp({ db: unreachableDb });
 afterAll(() => unreachable.close());
 
+/** The API's logger at `info`, its lines collected. */
+function collectingLogger() {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return {
+    logger: createLogger({ level: 'info', name: 'api' }, sink as unknown as DestinationStream),
+    lines,
+  };
+}
+
 describe('HTTP edge', () => {
   it('answers liveness without dependencies and echoes a request id', async () => {
     const response = await app.request('/health', { headers: { 'X-Request-ID': 'abc-123' } });
@@ -110,14 +125,7 @@ describe('HTTP edge', () => {
     );
   });
   it('logs one access line per request: request id, route template, status, user, duration', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(...String(chunk).split('\n').filter(Boolean));
-        done();
-      },
-    });
-    const logger = createLogger({ level: 'info', name: 'api' }, sink as unknown as DestinationStream);
+    const { logger, lines } = collectingLogger();
     const { app: logged } = createTestApp({ db: unreachableDb, logger });
     await logged.request('/health', { headers: { 'X-Request-ID': 'trace-me' } });
     await logged.request('/api/v1/nope');
@@ -150,17 +158,10 @@ describe('HTTP edge', () => {
     expect(access[2]?.request_id).toMatch(/^[0-9a-f-]{36}$/);
   });
   it('puts the trace and span ids of the request span on the access line when tracing is on', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(...String(chunk).split('\n').filter(Boolean));
-        done();
-      },
-    });
+    const { logger, lines } = collectingLogger();
     const exporter = new InMemorySpanExporter();
     const tracing = setupTracing({ serviceName: 'edge-test', exporter });
     try {
-      const logger = createLogger({ level: 'info', name: 'api' }, sink as unknown as DestinationStream);
       const { app: traced } = createTestApp({ db: unreachableDb, logger, tracing: true });
       expect((await traced.request('/health')).status).toBe(200);
       const [span] = exporter.getFinishedSpans().filter((s) => s.name === 'GET /health');
