@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import type { DestinationStream } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../infra/logger.js';
 import { AppError } from '../lib/errors.js';
@@ -48,6 +50,39 @@ describe('the Temporal client in its own thread', () => {
       await away.close();
     }
     await expect(away.probe.check()).rejects.toMatchObject({ code: 'service_unavailable' });
+  });
+
+  it('fails the calls of a thread that died with 503, and starts another a second later', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const exits = () => lines.filter((line) => line.includes('thread exited')).length;
+    const dying = startTemporalThread({
+      address: inject('temporalAddress'),
+      namespace: 'default',
+      taskQueuePrefix: 'x',
+      logger: createLogger({ level: 'info' }, sink as unknown as DestinationStream),
+      threadUrl: new URL('../test/fixtures/temporal-thread-exits.ts', import.meta.url),
+    });
+    try {
+      await expect(dying.probe.check()).rejects.toMatchObject({ code: 'service_unavailable' });
+      expect(exits()).toBe(1);
+      // Within the second: refused at once, no thread started.
+      await expect(dying.saga.status(UNKNOWN_CHECKOUT)).rejects.toMatchObject({
+        code: 'service_unavailable',
+      });
+      expect(exits()).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      // After it: a new thread takes the call (and dies at it too).
+      await expect(dying.probe.check()).rejects.toMatchObject({ code: 'service_unavailable' });
+      expect(exits()).toBe(2);
+    } finally {
+      await dying.close();
+    }
   });
 
   it('keeps promise hooks off the calling thread, which the in-process client turns on', async () => {

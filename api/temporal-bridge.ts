@@ -81,23 +81,32 @@ const THREAD_URL = new URL(`./temporal-thread${FROM_SOURCE ? '.ts' : '.js'}`, im
  * Run from TypeScript sources (`node --import tsx`, as npm start and the image do), a worker
  * thread does not inherit tsx's module hooks: it registers them before importing the thread.
  */
-function spawnThread(workerData: TemporalThreadOptions): Worker {
-  if (!FROM_SOURCE) return new Worker(THREAD_URL, { workerData });
+function spawnThread(url: URL, workerData: TemporalThreadOptions): Worker {
+  if (!FROM_SOURCE) return new Worker(url, { workerData });
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const bootstrap = `import(${tsx}).then((tsx) => { tsx.register(); return import(${JSON.stringify(THREAD_URL.href)}); });`;
+  const bootstrap = `import(${tsx}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`;
   return new Worker(bootstrap, { eval: true, workerData });
 }
 const CLOSE_WITHIN_MS = 5_000;
+const RESTART_AFTER_MS = 1_000;
 
-export function startTemporalThread(options: TemporalThreadOptions & { logger: Logger }): TemporalBridge {
-  const { logger, ...threadOptions } = options;
+export function startTemporalThread(
+  options: TemporalThreadOptions & {
+    logger: Logger;
+    /** The thread's module; tests pass one that misbehaves. */
+    threadUrl?: URL;
+  },
+): TemporalBridge {
+  const { logger, threadUrl = THREAD_URL, ...threadOptions } = options;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
   let nextId = 1;
   let thread: Worker | undefined;
   let closing = false;
+  /** A thread that died is not started again for a second, so a broken one cannot be restarted per call. */
+  let restartAt = 0;
 
   function start(): Worker {
-    const worker = spawnThread(threadOptions);
+    const worker = spawnThread(threadUrl, threadOptions);
     worker.on('message', (reply: TemporalThreadReply) => {
       if (reply.kind === 'unreachable') {
         logger.warn('Temporal is not reachable yet; readiness reports it until it is');
@@ -115,6 +124,7 @@ export function startTemporalThread(options: TemporalThreadOptions & { logger: L
     });
     worker.on('exit', (code) => {
       if (thread === worker) thread = undefined;
+      restartAt = performance.now() + RESTART_AFTER_MS;
       if (!closing) logger.error({ code }, 'the Temporal client thread exited; the next call starts another');
       const lost = retryShortly('the workflow service is temporarily unavailable');
       for (const [id, call] of pending) {
@@ -127,6 +137,9 @@ export function startTemporalThread(options: TemporalThreadOptions & { logger: L
 
   function call<T>(target: TemporalThreadCall['target'], method: string, args: unknown[]): Promise<T> {
     if (closing) return Promise.reject(retryShortly('the API is shutting down'));
+    if (!thread && performance.now() < restartAt) {
+      return Promise.reject(retryShortly('the workflow service is temporarily unavailable'));
+    }
     thread ??= start();
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
