@@ -15,7 +15,8 @@ import { createTemporalProbe, retryShortly, type TemporalProbe } from './tempora
  * of CPU per catalog or health request (docs/performance.md). A worker thread is an isolate of its
  * own, with hooks of its own. Each call is one message each way; its arguments and results are
  * plain data, and errors cross as their contract code (an `AppError`) or their name, message and
- * code. If the thread dies, the calls it had fail with 503 and the next call starts a new one.
+ * code. If the thread dies, the calls it had fail with 503, and the first call a second or more
+ * later starts a new one (calls before that fail with 503 at once).
  *
  * With tracing on, the API keeps the client in-process instead: OpenTelemetry's context manager
  * needs the hooks anyway, and the request's trace must reach the client's interceptor.
@@ -125,7 +126,8 @@ export function startTemporalThread(
     worker.on('exit', (code) => {
       if (thread === worker) thread = undefined;
       restartAt = performance.now() + RESTART_AFTER_MS;
-      if (!closing) logger.error({ code }, 'the Temporal client thread exited; the next call starts another');
+      if (!closing)
+        logger.error({ code }, 'the Temporal client thread exited; a call a second from now starts another');
       const lost = retryShortly('the workflow service is temporarily unavailable');
       for (const [id, call] of pending) {
         pending.delete(id);
