@@ -90,7 +90,7 @@ describe('the Temporal client in its own thread', () => {
     const probe = (mode: string) =>
       promisify(execFile)(
         process.execPath,
-        ['--import', 'tsx', 'api/temporal-bridge.hooks-probe.ts', mode, inject('temporalAddress')],
+        ['--import', 'tsx', 'test/fixtures/temporal-hooks-probe.ts', mode, inject('temporalAddress')],
         { cwd: process.cwd(), timeout: 60_000 },
       );
     expect(JSON.parse((await probe('thread')).stdout)).toEqual({ before: 0, after: 0 });
