@@ -138,6 +138,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     return problemResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
   });
 
+  /** The logger of an error's line: the request id ties it to the access line. */
+  const requestLogger = (c: Context<AppEnv>) => deps.logger.child({ request_id: c.get('requestId') });
   app.onError((error, c) => {
     if (isAppError(error)) {
       return problemResponse(c, error.code, error.message, {
@@ -147,9 +149,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       });
     }
     if (isTimeout(error)) {
-      deps.logger
-        .child({ request_id: c.get('requestId') })
-        .warn({ err: error }, 'database statement or lock wait timed out');
+      requestLogger(c).warn({ err: error }, 'database statement or lock wait timed out');
       return problemResponse(c, 'timeout', 'the request waited too long for the database; retry shortly', {
         headers: { 'Retry-After': '1' },
       });
@@ -158,7 +158,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, 'invalid_request', 'the request could not be read');
     }
-    const logger = deps.logger.child({ request_id: c.get('requestId') });
+    const logger = requestLogger(c);
     if (isUnavailable(error)) {
       logger.warn({ err: error }, 'dependency unavailable');
       return problemResponse(

@@ -5,7 +5,12 @@ import type { Logger } from '../infra/logger.js';
 import { AppError, type ErrorCode, type FieldError } from '../lib/errors.js';
 import { type CheckoutSaga, createTemporalCheckoutSaga } from './checkout-saga.js';
 import { createTemporalOrderLifecycle, type OrderLifecycle } from './order-lifecycle.js';
-import { createTemporalProbe, retryShortly, type TemporalProbe } from './temporal-errors.js';
+import {
+  createTemporalProbe,
+  retryShortly,
+  type TemporalProbe,
+  unavailableError,
+} from './temporal-errors.js';
 
 /**
  * The API's Temporal client runs in a worker thread (api/temporal-thread.ts), behind the same
@@ -128,7 +133,7 @@ export function startTemporalThread(
       restartAt = performance.now() + RESTART_AFTER_MS;
       if (!closing)
         logger.error({ code }, 'the Temporal client thread exited; a call a second from now starts another');
-      const lost = retryShortly('the workflow service is temporarily unavailable');
+      const lost = unavailableError();
       for (const [id, call] of pending) {
         pending.delete(id);
         call.reject(lost);
@@ -140,7 +145,7 @@ export function startTemporalThread(
   function call<T>(target: TemporalThreadCall['target'], method: string, args: unknown[]): Promise<T> {
     if (closing) return Promise.reject(retryShortly('the API is shutting down'));
     if (!thread && performance.now() < restartAt) {
-      return Promise.reject(retryShortly('the workflow service is temporarily unavailable'));
+      return Promise.reject(unavailableError());
     }
     thread ??= start();
     const id = nextId++;
@@ -194,14 +199,25 @@ export async function connectTemporalInProcess(
     namespace: options.namespace,
     interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
   });
+  const ports = temporalPorts(client, options);
+  return {
+    ...ports,
+    async close() {
+      await Promise.allSettled([connection.close(), ports.probe.close()]);
+    },
+  };
+}
+
+/** The API's ports over one Temporal client, wherever it runs (this thread or its own). */
+export function temporalPorts(
+  client: Client,
+  options: Pick<TemporalThreadOptions, 'address' | 'taskQueuePrefix'>,
+): Omit<TemporalBridge, 'close'> {
   const probe = createTemporalProbe(options.address);
   const ports = { client, taskQueuePrefix: options.taskQueuePrefix, probe };
   return {
     saga: createTemporalCheckoutSaga(ports),
     lifecycle: createTemporalOrderLifecycle(ports),
     probe,
-    async close() {
-      await Promise.allSettled([connection.close(), probe.close()]);
-    },
   };
 }

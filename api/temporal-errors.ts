@@ -11,7 +11,8 @@ export function retryShortly(what: string, cause?: unknown): AppError {
   });
 }
 
-const unavailableError = (cause: unknown) =>
+/** 503: the workflow service (or the API's way to it) is away for now. */
+export const unavailableError = (cause?: unknown) =>
   retryShortly('the workflow service is temporarily unavailable', cause);
 const notReady = (cause: unknown) =>
   retryShortly('the workflow is not ready to take this request yet', cause);

@@ -1,15 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Client, Connection } from '@temporalio/client';
 import { isAppError } from '../lib/errors.js';
-import { createTemporalCheckoutSaga } from './checkout-saga.js';
-import { createTemporalOrderLifecycle } from './order-lifecycle.js';
-import type {
-  TemporalThreadCall,
-  TemporalThreadOptions,
-  TemporalThreadReply,
-  WireError,
+import {
+  type TemporalThreadCall,
+  type TemporalThreadOptions,
+  type TemporalThreadReply,
+  temporalPorts,
+  type WireError,
 } from './temporal-bridge.js';
-import { createTemporalProbe } from './temporal-errors.js';
 
 /**
  * The API's Temporal client, in a worker thread of its own (api/temporal-bridge.ts says why).
@@ -27,13 +25,13 @@ connection
   .ensureConnected()
   .catch(() => port.postMessage({ kind: 'unreachable' } satisfies TemporalThreadReply));
 const client = new Client({ connection, namespace: options.namespace });
-const probe = createTemporalProbe(options.address);
+const { saga, lifecycle, probe } = temporalPorts(client, options);
 const targets: Record<
   TemporalThreadCall['target'],
   Record<string, (...args: never[]) => Promise<unknown>>
 > = {
-  saga: { ...createTemporalCheckoutSaga({ client, taskQueuePrefix: options.taskQueuePrefix, probe }) },
-  lifecycle: { ...createTemporalOrderLifecycle({ client, taskQueuePrefix: options.taskQueuePrefix, probe }) },
+  saga: { ...saga },
+  lifecycle: { ...lifecycle },
   probe: { check: () => probe.check() },
 };
 
