@@ -4,6 +4,8 @@ const exclude = ['node_modules/**', '.data/**', 'dist/**'];
 
 export default defineConfig({
   test: {
+    // The summary reporter ends the output with a plain `Tests: N passed, N failed, N skipped` line.
+    reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
         test: {
