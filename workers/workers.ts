@@ -108,6 +108,17 @@ export function createActivities(deps: ActivityDeps) {
 export type QueueActivities = ReturnType<typeof createActivities>;
 
 /**
+ * What the checkout queue's worker hosts: its own activities, plus the inventory and order steps
+ * the saga runs as local activities (`localSteps` in workflows/activity-options.ts). Compensations,
+ * payments and the order lifecycle stay on their services' queues.
+ */
+export function sagaSteps(activities: QueueActivities) {
+  const { reserveStock, commitStock } = activities.inventory;
+  const { createOrder } = activities.orders;
+  return { ...activities.checkout, reserveStock, commitStock, createOrder };
+}
+
+/**
  * One worker per task queue: workflows on `checkout`, `orders` and `maintenance`, each service's
  * activities on its own queue. In development one process hosts them all; in production each
  * can run (and scale) separately.
@@ -121,7 +132,7 @@ export async function createWorkers(deps: WorkerDeps, activities: QueueActivitie
       ...common,
       taskQueue: queues.checkout,
       workflowBundle,
-      activities: activities.checkout,
+      activities: sagaSteps(activities),
     }),
     Worker.create({ ...common, taskQueue: queues.maintenance, workflowBundle }),
     Worker.create({ ...common, taskQueue: queues.carts, activities: activities.carts }),

@@ -23,7 +23,14 @@ import {
 } from '../lib/checkout.js';
 import { OrderIdKey, OrderStatusKey, TotalCentsKey, UserIdKey } from '../lib/search-attributes.js';
 import { siblingQueue } from '../lib/task-queues.js';
-import { activitiesOn, compensation, databaseStep, providerCall, settlement } from './activity-options.js';
+import {
+  activitiesOn,
+  compensation,
+  databaseStep,
+  localSteps,
+  providerCall,
+  settlement,
+} from './activity-options.js';
 import {
   awaitOutcomeUpdate,
   type CheckoutInput,
@@ -44,11 +51,20 @@ import { Compensations } from './saga.js';
  * and records the checkout FAILED or CANCELLED. Returns the final `Checkout`.
  */
 export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutJson> {
-  const checkouts = activitiesOn<CheckoutActivities>('checkout', databaseStep);
-  const inventory = activitiesOn<InventoryActivities>('inventory', databaseStep);
+  // Versioned: sagas started before the short Postgres steps became local activities replay as
+  // they ran, each step scheduled on its service's queue.
+  const local = patched('local-saga-steps');
+  const checkouts = local
+    ? localSteps<CheckoutActivities>()
+    : activitiesOn<CheckoutActivities>('checkout', databaseStep);
+  const inventory = local
+    ? localSteps<InventoryActivities>()
+    : activitiesOn<InventoryActivities>('inventory', databaseStep);
   const payments = activitiesOn<PaymentActivities>('payments', providerCall);
   const settle = activitiesOn<PaymentActivities>('payments', settlement);
-  const orders = activitiesOn<OrderActivities>('orders', databaseStep);
+  const orders = local
+    ? localSteps<OrderActivities>()
+    : activitiesOn<OrderActivities>('orders', databaseStep);
   const undoInventory = activitiesOn<InventoryActivities>('inventory', compensation);
   const undoPayments = activitiesOn<PaymentActivities>('payments', compensation);
   const undoOrders = activitiesOn<OrderActivities>('orders', compensation);

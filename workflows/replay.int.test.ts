@@ -17,9 +17,11 @@ import { deliverOrderSignal, orderWorkflowId } from './order.contract.js';
 /**
  * Replay safety: histories of representative runs, recorded from real runs and committed, must
  * replay against the current workflow code. A change to a workflow's command sequence that would
- * break runs in flight fails here; such a change goes behind `patched()`. The `checkout-*`
- * histories without "with-order" were recorded before the order lifecycle was added (behind
- * `patched('order-lifecycle')`) and stay to prove the patch keeps those checkouts replayable.
+ * break runs in flight fails here; such a change goes behind `patched()`. Three generations of
+ * checkout histories stay to prove each patch keeps the sagas of before it replayable:
+ * `checkout-*` without a suffix were recorded before the order lifecycle (`patched('order-lifecycle')`),
+ * `checkout-success-with-order` before the short Postgres steps became local activities
+ * (`patched('local-saga-steps')`), and `checkout-*-local` as the saga runs now.
  *
  * `UPDATE_HISTORIES=1` records the histories that are missing; `UPDATE_HISTORIES=all` re-records
  * every scenario below (`checkout-success`, recorded before the patch, is produced by none).
@@ -54,12 +56,18 @@ describe('committed histories', () => {
   it('cover the representative runs of both workflows', () => {
     expect(names).toEqual([
       'checkout-cancelled',
+      'checkout-cancelled-local',
       'checkout-declined',
+      'checkout-declined-local',
       'checkout-processing-error',
+      'checkout-processing-error-local',
       'checkout-success',
       'checkout-success-with-order',
+      'checkout-success-with-order-local',
       'checkout-three-d-secure-confirmed',
+      'checkout-three-d-secure-confirmed-local',
       'checkout-three-d-secure-expired',
+      'checkout-three-d-secure-expired-local',
       'order-cancelled',
       'order-shipped-delivered',
     ]);
@@ -136,16 +144,16 @@ describe('recording the representative runs', () => {
   }
 
   it('records a successful checkout, which starts the order lifecycle', async () => {
-    const result = await checkout(stack, 'checkout-success-with-order', 'tok_visa');
+    const result = await checkout(stack, 'checkout-success-with-order-local', 'tok_visa');
     expect(result.status).toBe('COMPLETED');
   });
 
   it('records a declined payment', async () => {
-    expect((await checkout(stack, 'checkout-declined', 'tok_chargeDeclined')).status).toBe('FAILED');
+    expect((await checkout(stack, 'checkout-declined-local', 'tok_chargeDeclined')).status).toBe('FAILED');
   });
 
   it('records a processing error retried until it succeeds', async () => {
-    expect((await checkout(stack, 'checkout-processing-error', 'tok_processingError')).status).toBe(
+    expect((await checkout(stack, 'checkout-processing-error-local', 'tok_processingError')).status).toBe(
       'COMPLETED',
     );
   });
@@ -153,7 +161,7 @@ describe('recording the representative runs', () => {
   it('records a 3-D Secure payment confirmed by signal', async () => {
     const result = await checkout(
       stack,
-      'checkout-three-d-secure-confirmed',
+      'checkout-three-d-secure-confirmed-local',
       'tok_threeDSecure',
       async (id) => {
         await stack.workflow(id).signal(paymentConfirmedSignal, {});
@@ -163,13 +171,13 @@ describe('recording the representative runs', () => {
   });
 
   it('records a 3-D Secure payment never confirmed before the reservation expired', async () => {
-    expect((await checkout(expiring, 'checkout-three-d-secure-expired', 'tok_threeDSecure')).status).toBe(
-      'FAILED',
-    );
+    expect(
+      (await checkout(expiring, 'checkout-three-d-secure-expired-local', 'tok_threeDSecure')).status,
+    ).toBe('FAILED');
   });
 
   it('records a checkout cancelled while it waited for payment', async () => {
-    const result = await checkout(stack, 'checkout-cancelled', 'tok_threeDSecure', async (id) => {
+    const result = await checkout(stack, 'checkout-cancelled-local', 'tok_threeDSecure', async (id) => {
       await stack.workflow(id).signal(cancelCheckoutSignal, { reason: 'recorded for replay' });
     });
     expect(result.status).toBe('CANCELLED');
