@@ -146,6 +146,18 @@ describe('recording the representative runs', () => {
   it('records a successful checkout, which starts the order lifecycle', async () => {
     const result = await checkout(stack, 'checkout-success-with-order-local', 'tok_visa');
     expect(result.status).toBe('COMPLETED');
+    // Only the payment provider's calls go through the server's queues; the five Postgres steps
+    // are local activities, recorded as markers with their summaries.
+    const events = recorded.get('checkout-success-with-order-local')?.events ?? [];
+    const scheduled = events.flatMap((event) => {
+      const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+      return name ? [name] : [];
+    });
+    expect(scheduled).toEqual(['authorizePayment', 'capturePayment']);
+    const localSteps = events.filter(
+      (event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+    );
+    expect(localSteps).toHaveLength(5);
   });
 
   it('records a declined payment', async () => {
