@@ -24,7 +24,7 @@ import { deliverOrderSignal, orderWorkflowId } from './order.contract.js';
  * (`patched('local-saga-steps')`), and `checkout-*-local` as the saga runs now.
  *
  * `UPDATE_HISTORIES=1` records the histories that are missing; `UPDATE_HISTORIES=all` re-records
- * every scenario below (`checkout-success`, recorded before the patch, is produced by none).
+ * every scenario below. The older generations are produced by none of them: they stay as recorded.
  */
 const HISTORIES = fileURLToPath(new URL('./histories', import.meta.url));
 const update = process.env.UPDATE_HISTORIES;
