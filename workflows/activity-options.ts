@@ -47,3 +47,11 @@ export function activitiesOn<T>(queue: QueueName, options: ActivityOptions) {
 export function localSteps<T>() {
   return proxyLocalActivities<T>(databaseStep);
 }
+
+/**
+ * The saga's Postgres steps of one service: local when the run took `patched('local-saga-steps')`,
+ * else scheduled on the service's queue as the runs before that patch did.
+ */
+export function databaseSteps<T>(queue: QueueName, local: boolean) {
+  return local ? localSteps<T>() : activitiesOn<T>(queue, databaseStep);
+}

@@ -23,14 +23,7 @@ import {
 } from '../lib/checkout.js';
 import { OrderIdKey, OrderStatusKey, TotalCentsKey, UserIdKey } from '../lib/search-attributes.js';
 import { siblingQueue } from '../lib/task-queues.js';
-import {
-  activitiesOn,
-  compensation,
-  databaseStep,
-  localSteps,
-  providerCall,
-  settlement,
-} from './activity-options.js';
+import { activitiesOn, compensation, databaseSteps, providerCall, settlement } from './activity-options.js';
 import {
   awaitOutcomeUpdate,
   type CheckoutInput,
@@ -54,17 +47,11 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutJs
   // Versioned: sagas started before the short Postgres steps became local activities replay as
   // they ran, each step scheduled on its service's queue.
   const local = patched('local-saga-steps');
-  const checkouts = local
-    ? localSteps<CheckoutActivities>()
-    : activitiesOn<CheckoutActivities>('checkout', databaseStep);
-  const inventory = local
-    ? localSteps<InventoryActivities>()
-    : activitiesOn<InventoryActivities>('inventory', databaseStep);
+  const checkouts = databaseSteps<CheckoutActivities>('checkout', local);
+  const inventory = databaseSteps<InventoryActivities>('inventory', local);
   const payments = activitiesOn<PaymentActivities>('payments', providerCall);
   const settle = activitiesOn<PaymentActivities>('payments', settlement);
-  const orders = local
-    ? localSteps<OrderActivities>()
-    : activitiesOn<OrderActivities>('orders', databaseStep);
+  const orders = databaseSteps<OrderActivities>('orders', local);
   const undoInventory = activitiesOn<InventoryActivities>('inventory', compensation);
   const undoPayments = activitiesOn<PaymentActivities>('payments', compensation);
   const undoOrders = activitiesOn<OrderActivities>('orders', compensation);
