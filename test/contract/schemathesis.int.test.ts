@@ -218,7 +218,14 @@ it(
     const tail = ['== WARNINGS ==', '== SUMMARY ==']
       .map((title) => output.lastIndexOf(title))
       .find((at) => at >= 0);
-    const summary = output.slice(Math.max(0, (tail ?? 0) - 40));
+    // Every line prefixed: schemathesis closes with a pytest-style line (`== 1 warning in 15.84s ==`)
+    // that a log reader would otherwise take for the whole run's result.
+    const summary = output
+      .slice(Math.max(0, (tail ?? 0) - 40))
+      .trimEnd()
+      .split('\n')
+      .map((line) => `[contract] ${line}`)
+      .join('\n');
     console.log(`[contract] schemathesis finished in ${Date.now() - started} ms (exit ${code})\n${summary}`);
     expect(code, `schemathesis reported failures:\n${output}`).toBe(0);
   },
