@@ -15,7 +15,7 @@ import type { InventoryService } from '../services/inventory/inventory.service.j
 import type { OrdersService } from '../services/orders/orders.service.js';
 import type { CheckoutSaga } from './checkout-saga.js';
 import type { AppEnv } from './context.js';
-import { installEdge, routeOf } from './edge.js';
+import { installEdge, linkEdge, routeOf } from './edge.js';
 import { createHttpMetrics } from './metrics.js';
 import { createTokenVerifier, type TokenPolicy } from './middleware/auth.js';
 import type { RateLimiter } from './middleware/rate-limit.js';
@@ -68,7 +68,14 @@ export interface AppDeps {
 /** Builds the HTTP API. Pure wiring: every dependency is passed in, nothing is opened here. */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
-  const router = createRouter(app, createTokenVerifier(deps.auth), deps.rateLimiter);
+  // The body limit is the first guard of every route that takes a body (api/route.ts), not
+  // app-wide middleware: GET and HEAD requests carry none, and asking for one costs
+  // @hono/node-server a full Request object, 70 us of CPU per read (docs/performance.md).
+  const router = createRouter(app, {
+    verifier: createTokenVerifier(deps.auth),
+    limiter: deps.rateLimiter,
+    bodyLimit: bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => tooLarge(c as Context<AppEnv>) }),
+  });
 
   if (deps.tracing) {
     app.use(
@@ -80,7 +87,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     );
   }
   // Request id, security headers, deadline, access log and metrics (api/edge.ts), for every
-  // answer, errors, 404s and timeouts included; its middleware runs inside the request's span.
+  // answer, errors, 404s and timeouts included; each handler links its context to the edge
+  // (`linkEdge`), inside the request's span.
   installEdge(app, {
     logger: deps.logger,
     metrics: createHttpMetrics(deps.metrics),
@@ -106,15 +114,6 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       }),
     );
   }
-  const limitBody = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: (c) => tooLarge(c as Context<AppEnv>),
-  });
-  // GET and HEAD requests carry no body (the fetch Request has none), and asking for one costs
-  // @hono/node-server a full Request object: 70 us of CPU per read (docs/performance.md).
-  app.use('*', (c, next) =>
-    c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next),
-  );
 
   registerHealthRoutes(router, { checks: deps.readiness });
   registerProductRoutes(router, deps.services);
@@ -129,6 +128,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerDocsRoutes(app, { metrics: deps.metrics });
 
   app.notFound((c) => {
+    linkEdge(c);
     const allowed = allowedMethods(app, c.req.path);
     if (allowed.length > 0) {
       return problemResponse(c, 'method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}`, {
@@ -141,6 +141,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   /** The logger of an error's line: the request id ties it to the access line. */
   const requestLogger = (c: Context<AppEnv>) => deps.logger.child({ request_id: c.get('requestId') });
   app.onError((error, c) => {
+    linkEdge(c);
     if (isAppError(error)) {
       return problemResponse(c, error.code, error.message, {
         errors: error.errors,

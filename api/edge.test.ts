@@ -131,6 +131,16 @@ describe('HTTP edge', () => {
     await logged.request('/api/v1/nope');
     // Authenticated, then the database is unreachable: 503, logged at error level with the user.
     await logged.request('/api/v1/cart', { headers: bearer(await userToken(42)) });
+    // Answered by a route's guards (authentication, the body limit), before its handler runs: the
+    // problem document and the access line still carry the request id and the route template.
+    const refused = await logged.request('/api/v1/cart', { headers: { 'X-Request-ID': 'no-token' } });
+    expect((await expectProblem(refused, 401, 'unauthenticated')).request_id).toBe('no-token');
+    const big = JSON.stringify({ name: 'x', price_cents: 1, description: 'a'.repeat(1024 * 1024) });
+    const tooLarge = await logged.request(
+      '/api/v1/products',
+      jsonRequest('POST', big, { ...bearer(await adminToken()), 'X-Request-ID': 'too-big' }),
+    );
+    expect((await expectProblem(tooLarge, 413, 'payload_too_large')).request_id).toBe('too-big');
     const access = lines
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .filter((l) => l.msg === 'request');
@@ -152,6 +162,8 @@ describe('HTTP edge', () => {
         status: 503,
         user_id: 42,
       }),
+      expect.objectContaining({ request_id: 'no-token', route: '/api/v1/cart', status: 401 }),
+      expect.objectContaining({ request_id: 'too-big', route: '/api/v1/products', status: 413 }),
     ]);
     expect(access[0]?.duration_ms).toEqual(expect.any(Number));
     expect(access[0]).not.toHaveProperty('user_id');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { trace } from '@opentelemetry/api';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { createLineWriter, type Logger } from '../infra/logger.js';
 import type { AppEnv } from './context.js';
@@ -32,7 +32,7 @@ export interface EdgeOptions {
   tracing?: boolean;
 }
 
-/** What the edge keeps of one request; the app's first middleware hands it its context. */
+/** What the edge keeps of one request; `linkEdge` hands it the request's Hono context. */
 interface EdgeRecord {
   id: string;
   request: Request;
@@ -40,6 +40,8 @@ interface EdgeRecord {
   /** The edge's headers went onto Node's response before the app ran. */
   preset: boolean;
   context: Context<AppEnv> | undefined;
+  /** Tracing is on: linking reads the request's server span. */
+  tracing: boolean;
   /** `"trace_id":...,"span_id":...` of the request's server span, when tracing is on. */
   trace: string;
 }
@@ -60,27 +62,43 @@ export function routeOf(c: Context): string {
 }
 
 /**
- * Wraps `app.fetch` (and so `app.request()`, which calls it) in the edge. Call it before the
- * routes (after the tracing middleware, so the access line can carry the request's span): it
- * registers the middleware that links the edge's record to Hono's context.
+ * Links a request's Hono context to the edge's record, so its request id reaches handlers and
+ * problem documents (`c.get('requestId')`) and its route and user reach the access line and the
+ * metrics. Every handler the app registers calls it first (the router's routes, the docs routes,
+ * the not-found and error handlers); it is no app-wide middleware, so a route with no guard of its
+ * own takes Hono's one-handler path, which runs no middleware chain. Idempotent.
+ */
+export function linkEdge(c: Context<AppEnv>): void {
+  const record = (c.env as EdgeEnv | undefined)?.edge;
+  if (!record) {
+    // Dispatched around the edge (Hono's fetch called directly): the request still gets an id.
+    if (c.get('requestId') === undefined) c.set('requestId', randomUUID());
+    return;
+  }
+  if (record.context === c) return;
+  record.context = c;
+  if (record.tracing) {
+    const span = trace.getActiveSpan()?.spanContext();
+    if (span) record.trace = `,"trace_id":"${span.traceId}","span_id":"${span.spanId}"`;
+  }
+  c.set('requestId', record.id);
+}
+
+/** `linkEdge` as the first middleware of a route that has guards (authentication, body limit). */
+export const edgeLink: MiddlewareHandler<AppEnv> = (c, next) => {
+  linkEdge(c);
+  return next();
+};
+
+/**
+ * Wraps `app.fetch` (and so `app.request()`, which calls it) in the edge. Call it after the
+ * tracing middleware, so the access line can carry the request's span; every handler then calls
+ * `linkEdge` (above).
  */
 export function installEdge(app: OpenAPIHono<AppEnv>, options: EdgeOptions): void {
   const { logger, metrics, timeoutMs, tracing = false } = options;
   const writeLine = createLineWriter(logger, 'request');
   const deadlines = createDeadlines(timeoutMs);
-
-  app.use('*', (c, next) => {
-    const record = (c.env as EdgeEnv | undefined)?.edge;
-    if (record) {
-      record.context = c;
-      if (tracing) {
-        const span = trace.getActiveSpan()?.spanContext();
-        if (span) record.trace = `,"trace_id":"${span.traceId}","span_id":"${span.spanId}"`;
-      }
-    }
-    c.set('requestId', record?.id ?? randomUUID());
-    return next();
-  });
 
   /** Measures, logs and completes the answer (functions here are made once, not per request). */
   function finish(record: EdgeRecord, response: Response): Response {
@@ -119,6 +137,7 @@ export function installEdge(app: OpenAPIHono<AppEnv>, options: EdgeOptions): voi
       started: performance.now(),
       preset,
       context: undefined,
+      tracing,
       trace: '',
     };
     edgeEnv.edge = record;

@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from '../lib/errors.js';
 import type { AppEnv, AuthUser } from './context.js';
+import { edgeLink, linkEdge } from './edge.js';
 import { authenticate, type TokenVerifier } from './middleware/auth.js';
 import { type RateLimiter, rateLimit } from './middleware/rate-limit.js';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
@@ -84,33 +85,61 @@ export interface Router {
  */
 export function createRouter(
   app: OpenAPIHono<AppEnv>,
-  verifier: TokenVerifier,
-  limiter?: RateLimiter | undefined,
+  options: {
+    verifier: TokenVerifier;
+    limiter?: RateLimiter | undefined;
+    /** The request body's size limit, first guard of every route but GETs (which carry none). */
+    bodyLimit: MiddlewareHandler<AppEnv>;
+  },
 ): Router {
+  const { verifier, limiter } = options;
   return {
     route(spec, handler) {
       app.openAPIRegistry.registerPath(documentRoute(spec));
       const limited = limiter !== undefined && !spec.probe;
-      const guards =
-        spec.access === 'public' ? [] : [authenticate(verifier, { admin: spec.access === 'admin' })];
+      const guards: MiddlewareHandler<AppEnv>[] = [];
+      if (spec.method !== 'get') guards.push(options.bodyLimit);
+      if (spec.access !== 'public') guards.push(authenticate(verifier, { admin: spec.access === 'admin' }));
       // After authentication, so a user's budget is theirs wherever they connect from.
       if (limited) guards.push(rateLimit(limiter));
       if (spec.guard) guards.push(spec.guard);
       const honoPath = spec.path.replace(/\{(\w+)\}/g, ':$1');
-      app.on([spec.method.toUpperCase()], [honoPath], ...guards, async (c) => {
-        const input = {
-          params: spec.params ? validate(spec.params, c.req.param(), 'params', spec.fieldCodes) : undefined,
-          query: spec.query ? validate(spec.query, c.req.query(), 'query', spec.fieldCodes) : undefined,
-          body: spec.body
-            ? validate(spec.body, await readJsonBody(c, spec.bodyRequired ?? true), 'body', spec.fieldCodes)
-            : undefined,
-          headers: spec.headers
-            ? validate(spec.headers, readHeaders(c, spec.headers), 'headers', spec.fieldCodes)
-            : undefined,
-          user: c.get('user'),
-        };
-        return handler(c, input as never);
-      });
+      const paramsOf = (c: Context<AppEnv>) =>
+        spec.params ? validate(spec.params, c.req.param(), 'params', spec.fieldCodes) : undefined;
+      const queryOf = (c: Context<AppEnv>) =>
+        spec.query ? validate(spec.query, c.req.query(), 'query', spec.fieldCodes) : undefined;
+      const headersOf = (c: Context<AppEnv>) =>
+        spec.headers
+          ? validate(spec.headers, readHeaders(c, spec.headers), 'headers', spec.fieldCodes)
+          : undefined;
+      // Synchronous unless there is a body to read: a route with no guards is then Hono's one
+      // handler for its path, called without a middleware chain or a promise of the router's.
+      // Either way the input is checked in the same order: params, query, body, headers.
+      const bodySchema = spec.body;
+      const run: Handler<AppEnv> = bodySchema
+        ? async (c) => {
+            linkEdge(c);
+            const params = paramsOf(c);
+            const query = queryOf(c);
+            const raw = await readJsonBody(c, spec.bodyRequired ?? true);
+            const body = validate(bodySchema, raw, 'body', spec.fieldCodes);
+            const input = { params, query, body, headers: headersOf(c), user: c.get('user') };
+            return handler(c, input as never);
+          }
+        : (c) => {
+            linkEdge(c);
+            const input = {
+              params: paramsOf(c),
+              query: queryOf(c),
+              body: undefined,
+              headers: headersOf(c),
+              user: c.get('user'),
+            };
+            return handler(c, input as never);
+          };
+      // Guards answer and throw too: the edge is linked before they run.
+      const chain = guards.length > 0 ? [edgeLink, ...guards, run] : [run];
+      app.on([spec.method.toUpperCase()], [honoPath], ...chain);
     },
   };
 }

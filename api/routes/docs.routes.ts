@@ -5,6 +5,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Registry } from 'prom-client';
 import { ERROR_CODES, type ErrorCode } from '../../lib/errors.js';
 import type { AppEnv } from '../context.js';
+import { edgeLink } from '../edge.js';
 import { PROBLEM_CONTENT_TYPE, problemResponse } from '../problem.js';
 import { ProblemSchema } from '../schemas/common.js';
 
@@ -78,6 +79,9 @@ export function registerDocsRoutes(app: OpenAPIHono<AppEnv>, { metrics }: { metr
       },
     });
   }
+
+  // Their handlers are the app's own, not the router's: each path links its context to the edge.
+  for (const path of ['/openapi.json', '/docs', '/docs/assets/:file', '/metrics']) app.use(path, edgeLink);
 
   let document: unknown;
   app.get('/openapi.json', (c) => {
