@@ -33,7 +33,7 @@ import type { Figures } from './figures.js';
  *   npm run bench -- --ci              a seconds-long run that only checks the bench still works
  *   --json <file>                      also write the figures as JSON
  *   --only <scenario>                  catalog, product, cart, health (or reads: all four), checkout,
- *                                      reservations; repeatable
+ *                                      reservations; repeatable, or several joined by commas
  *   --profile <dir>                    write V8 CPU profiles of the API and the worker to <dir>/api, <dir>/worker
  *                                      (open them in Chrome DevTools; docs/performance.md)
  */
@@ -51,11 +51,17 @@ const { values } = parseArgs({
   },
 });
 const READS = ['catalog', 'product', 'cart', 'health'];
+const SCENARIOS = [...READS, 'checkout', 'reservations'];
 const scenarios = new Set(
-  (values.only ?? ['reads', 'checkout', 'reservations']).flatMap((name) =>
-    name === 'reads' ? READS : [name],
-  ),
+  (values.only ?? ['reads', 'checkout', 'reservations'])
+    .flatMap((name) => name.split(','))
+    .flatMap((name) => (name === 'reads' ? READS : [name])),
 );
+const unknown = [...scenarios].filter((name) => !SCENARIOS.includes(name));
+if (unknown.length > 0) {
+  console.error(`bench: no scenario ${unknown.join(', ')}; choose from reads, ${SCENARIOS.join(', ')}`);
+  process.exit(2);
+}
 const seconds = values.ci ? 1 : Number(values.seconds);
 const connections = values.ci ? 4 : Number(values.connections);
 const checkoutConcurrency = values.ci ? 2 : Number(values['checkout-concurrency']);
