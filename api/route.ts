@@ -116,27 +116,17 @@ export function createRouter(
       // handler for its path, called without a middleware chain or a promise of the router's.
       // Either way the input is checked in the same order: params, query, body, headers.
       const bodySchema = spec.body;
-      const run: Handler<AppEnv> = bodySchema
-        ? async (c) => {
-            linkEdge(c);
-            const params = paramsOf(c);
-            const query = queryOf(c);
-            const raw = await readJsonBody(c, spec.bodyRequired ?? true);
-            const body = validate(bodySchema, raw, 'body', spec.fieldCodes);
-            const input = { params, query, body, headers: headersOf(c), user: c.get('user') };
-            return handler(c, input as never);
-          }
-        : (c) => {
-            linkEdge(c);
-            const input = {
-              params: paramsOf(c),
-              query: queryOf(c),
-              body: undefined,
-              headers: headersOf(c),
-              user: c.get('user'),
-            };
-            return handler(c, input as never);
-          };
+      const run: Handler<AppEnv> = (c) => {
+        linkEdge(c);
+        const params = paramsOf(c);
+        const query = queryOf(c);
+        const answer = (body: unknown) =>
+          handler(c, { params, query, body, headers: headersOf(c), user: c.get('user') } as never);
+        if (!bodySchema) return answer(undefined);
+        return readJsonBody(c, spec.bodyRequired ?? true).then((raw) =>
+          answer(validate(bodySchema, raw, 'body', spec.fieldCodes)),
+        );
+      };
       // Guards answer and throw too: the edge is linked before they run.
       const chain = guards.length > 0 ? [edgeLink, ...guards, run] : [run];
       app.on([spec.method.toUpperCase()], [honoPath], ...chain);
