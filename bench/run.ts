@@ -342,27 +342,30 @@ async function main(): Promise<void> {
       const baselineServer = launch(['bench/baseline-server.ts', JSON.stringify(payloads)], env);
       const { port: baselinePort } = JSON.parse(await baselineServer.line) as { port: number };
       const targets = { '/catalog': 0.4, '/product': 0.4, '/cart': 0.3, '/health': 0.6 } as const;
-      // Each side runs twice, in the order baseline, platform, platform, baseline, for half the
-      // seconds each (autocannon counts whole seconds): a machine that speeds up or slows down
-      // during the scenario then weighs on both sides alike.
+      // Each side is warmed up for a second (not measured: both processes are new, and their
+      // code is not yet optimised), then runs twice, in the order baseline, platform, platform,
+      // baseline, for half the seconds each (autocannon counts whole seconds): a machine that
+      // speeds up or slows down during the scenario then weighs on both sides alike.
       const half = String(Math.max(1, Math.round(seconds / 2)));
       for (const [path, [route, headers]] of Object.entries(routes)) {
         if (!scenarios.has(path.slice(1))) continue;
-        const baseline = () =>
-          measuredRun(baselineServer.child.pid, [
-            'http',
-            `http://127.0.0.1:${baselinePort}${path}`,
-            half,
-            String(connections),
-          ]);
-        const platform = () =>
-          measuredRun(api.child.pid, [
-            'http',
-            `${apiUrl}${route}`,
-            half,
-            String(connections),
-            JSON.stringify(headers),
-          ]);
+        const baselineArgs = (run: string) => [
+          'http',
+          `http://127.0.0.1:${baselinePort}${path}`,
+          run,
+          String(connections),
+        ];
+        const platformArgs = (run: string) => [
+          'http',
+          `${apiUrl}${route}`,
+          run,
+          String(connections),
+          JSON.stringify(headers),
+        ];
+        await loadRun(baselineArgs('1'));
+        await loadRun(platformArgs('1'));
+        const baseline = () => measuredRun(baselineServer.child.pid, baselineArgs(half));
+        const platform = () => measuredRun(api.child.pid, platformArgs(half));
         const baseFirst = await baseline();
         const platformFirst = await platform();
         const platformSecond = await platform();
