@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
  *   npx tsx bench/profile-summary.ts <dir>/api/CPU.*.cpuprofile [--top 25] [--last 5]
  *
  * `--last N` counts only the final N seconds of the profile: with `--only <scenario>` the bench's
- * last load run, without the start-up before it.
+ * last load runs, without the start-up before them. Shares are of the time the process was busy:
+ * its idle time (while the bench loads the baseline, or waits) is reported apart.
  */
 interface ProfileNode {
   id: number;
@@ -45,9 +46,12 @@ for (const delta of profile.timeDeltas) {
   sampledAt.push(clock);
 }
 const since = values.last ? profile.endTime - Number(values.last) * 1e6 : Number.NEGATIVE_INFINITY;
+let idleUs = 0;
 profile.samples.forEach((id, index) => {
   if ((sampledAt[index] ?? 0) < since) return;
-  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0));
+  const us = profile.timeDeltas[index] ?? 0;
+  if (byId.get(id)?.callFrame.functionName === '(idle)') idleUs += us;
+  else selfUs.set(id, (selfUs.get(id) ?? 0) + us);
 });
 const totalUs = [...selfUs.values()].reduce((sum, us) => sum + us, 0);
 
@@ -77,7 +81,10 @@ const top = Number(values.top);
 const pct = (us: number) => `${((100 * us) / totalUs).toFixed(1)}%`.padStart(6);
 
 process.stdout.on('error', () => process.exit(0)); // piped into head
-console.log(`${file}: ${(totalUs / 1e6).toFixed(2)} s sampled\n\nSelf time by place:`);
+const seconds = (us: number) => `${(us / 1e6).toFixed(2)} s`;
+console.log(
+  `${file}: ${seconds(totalUs + idleUs)} sampled, ${seconds(totalUs)} busy, ${seconds(idleUs)} idle; shares of the busy time\n\nSelf time by place:`,
+);
 for (const [place, us] of tally(placeOf).slice(0, top)) console.log(`${pct(us)}  ${place}`);
 console.log('\nSelf time by function:');
 for (const [fn, us] of tally(
