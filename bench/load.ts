@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import autocannon from 'autocannon';
-import type { Figures } from './figures.js';
+import { closedLoop, type Figures, since } from './figures.js';
 import { awaitEndUpdate, type noopCheckoutWorkflow } from './noop.workflow.js';
 
 /**
@@ -13,45 +13,6 @@ import { awaitEndUpdate, type noopCheckoutWorkflow } from './noop.workflow.js';
  *   noop <temporalAddress> <taskQueue> <seconds> <concurrency>
  *                                   the baseline: update-with-start of the no-op workflow, to its end
  */
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-
-/** Milliseconds from `t0` to now: what a scenario reports for the part it times. */
-const since = (t0: number) => performance.now() - t0;
-
-/** Runs `once` in `concurrency` loops for `seconds`; each call returns the milliseconds it timed, or false. */
-async function closedLoop(
-  seconds: number,
-  concurrency: number,
-  once: (slot: number) => Promise<number | false>,
-): Promise<Figures> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, slot) => {
-      while (performance.now() < deadline) {
-        const ms = await once(slot).catch(() => false as const);
-        if (ms === false) errors += 1;
-        else latencies.push(ms);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    requests: latencies.length,
-    seconds: elapsed,
-    rps: latencies.length / elapsed,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    errors,
-  };
-}
 
 const [mode, ...args] = process.argv.slice(2);
 

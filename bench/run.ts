@@ -18,7 +18,7 @@ import { freePort } from '../scripts/provision/process.js';
 import { startLocalRedis } from '../scripts/provision/redis.js';
 import { findOrInstallTemporalCli, startTemporalDevServer } from '../scripts/provision/temporal.js';
 import { createInventoryService, type InventoryService } from '../services/inventory/inventory.service.js';
-import type { Figures } from './figures.js';
+import { closedLoop, type Figures, since } from './figures.js';
 
 /**
  * `npm run bench`: every figure next to a baseline measured in the same run, on the same machine,
@@ -222,46 +222,17 @@ function compare(scenario: string, figures: Figures, baseline: Figures, target?:
   );
 }
 
-/** Reservation cycles (reserve then release) for `seconds` by 16 concurrent checkouts. */
-async function reservationCycles(
-  inventory: InventoryService,
-  products: (slot: number) => number[],
-): Promise<Figures> {
-  const deadline = Date.now() + seconds * 1000;
-  const latencies: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: 16 }, async (_, slot) => {
-      while (Date.now() < deadline) {
-        const checkoutId = newId();
-        const t0 = performance.now();
-        try {
-          await inventory.reserve(
-            checkoutId,
-            products(slot).map((productId) => ({ productId, quantity: 1 })),
-            60_000,
-          );
-          await inventory.release(checkoutId);
-          latencies.push(performance.now() - t0);
-        } catch {
-          errors += 1;
-        }
-      }
-    }),
+/** One reservation cycle of a checkout (reserve, then release) on these products, timed. */
+async function reservationCycle(inventory: InventoryService, productIds: number[]): Promise<number> {
+  const checkoutId = newId();
+  const t0 = performance.now();
+  await inventory.reserve(
+    checkoutId,
+    productIds.map((productId) => ({ productId, quantity: 1 })),
+    60_000,
   );
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
-  return {
-    requests: latencies.length,
-    seconds: elapsed,
-    rps: latencies.length / elapsed,
-    p50: at(50),
-    p99: at(99),
-    errors,
-  };
+  await inventory.release(checkoutId);
+  return since(t0);
 }
 
 async function main(): Promise<void> {
@@ -444,9 +415,19 @@ async function main(): Promise<void> {
           return Number(row?.id);
         }),
       );
-      const uncontended = await reservationCycles(inventory, (slot) => [spread[slot] as number]);
-      const hot = await reservationCycles(inventory, () => [4]);
-      compare('reserve+release, 16 concurrent, one hot product', hot, uncontended, { ratio: 0.5 });
+      // 16 checkouts in a closed loop, each on a product of its own or all on one; interleaved
+      // after a second of warm-up each, like the other scenarios.
+      const cycles = (products: (slot: number) => number[]) => (run: number) =>
+        closedLoop(run, 16, (slot) => reservationCycle(inventory, products(slot)));
+      const uncontended = cycles((slot) => [spread[slot] as number]);
+      const hot = cycles(() => [4]);
+      const measured = await sideBySide(
+        { warmUp: () => uncontended(1), run: () => uncontended(seconds / 2) },
+        { warmUp: () => hot(1), run: () => hot(seconds / 2) },
+      );
+      compare('reserve+release, 16 concurrent, one hot product', measured.platform, measured.baseline, {
+        ratio: 0.5,
+      });
     }
 
     const memory = { apiRssMiB: rssOf(api.child.pid), workerRssMiB: rssOf(worker.child.pid) };
