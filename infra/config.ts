@@ -159,6 +159,8 @@ const envSchema = z.object({
   RATE_LIMIT_BURST: integer(20, 1, 1_000_000),
   CART_CACHE_TTL: duration('15m', '1s', '7d'),
   CART_CACHE_JITTER: duration('5m', '0ms', '1d'),
+  /** Carts each process keeps in memory, confirmed against Postgres on every read; 0: none. */
+  CART_MEMORY_CACHE_SIZE: integer(10_000, 0, 1_000_000),
   CART_IDLE_TTL: duration('90d', '1d', '3650d'),
   ORDER_SHIP_WINDOW: duration('30d', '1h', '365d'),
   ORDER_DELIVERY_WINDOW: duration('60d', '1h', '365d'),
@@ -200,7 +202,7 @@ export interface Config {
   payments: { webhookSecret: string | undefined; failureRate: number };
   checkout: { reservationTtlMs: number; reservationSweepGraceMs: number; waitMs: number };
   rateLimit: { rps: number; burst: number };
-  cart: { cacheTtlMs: number; cacheJitterMs: number; idleTtlMs: number };
+  cart: { cacheTtlMs: number; cacheJitterMs: number; memoryCacheSize: number; idleTtlMs: number };
   orders: { shipWindowMs: number; deliveryWindowMs: number };
 }
 
@@ -280,6 +282,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     cart: {
       cacheTtlMs: env.CART_CACHE_TTL,
       cacheJitterMs: env.CART_CACHE_JITTER,
+      memoryCacheSize: env.CART_MEMORY_CACHE_SIZE,
       idleTtlMs: env.CART_IDLE_TTL,
     },
     orders: { shipWindowMs: env.ORDER_SHIP_WINDOW, deliveryWindowMs: env.ORDER_DELIVERY_WINDOW },

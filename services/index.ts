@@ -21,7 +21,8 @@ export interface ServiceDeps {
   logger: Logger;
   metrics: Registry;
   clock: Clock;
-  cart: { cacheTtlMs: number; cacheJitterMs: number };
+  /** `memoryCacheSize`: carts kept in this process's memory (CART_MEMORY_CACHE_SIZE; 0: none). */
+  cart: { cacheTtlMs: number; cacheJitterMs: number; memoryCacheSize: number };
   /** The built-in mock provider's random refusal rate (PAYMENT_FAILURE_RATE); ignored with `provider`. */
   payments: { failureRate: number; provider?: PaymentProvider };
 }
@@ -42,7 +43,15 @@ export function createServices(deps: ServiceDeps) {
         jitterMs: deps.cart.cacheJitterMs,
       })
     : undefined;
-  const cart = createCartService({ db: deps.db, catalog, cache, clock: deps.clock, logger: deps.logger });
+  const cart = createCartService({
+    db: deps.db,
+    catalog,
+    cache,
+    clock: deps.clock,
+    logger: deps.logger,
+    memoryCacheSize: deps.cart.memoryCacheSize,
+    metrics: deps.metrics,
+  });
   const checkouts = createCheckoutService({ db: deps.db, cart, catalog, clock: deps.clock, metrics });
   const provider =
     deps.payments.provider ?? createMockProvider({ db: deps.db, failureRate: deps.payments.failureRate });

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     logger,
     metrics,
     clock: systemClock,
-    cart: { cacheTtlMs: config.cart.cacheTtlMs, cacheJitterMs: config.cart.cacheJitterMs },
+    cart: config.cart,
     payments: { failureRate: config.payments.failureRate },
   });
   const workers = await createWorkers(

@@ -57,10 +57,14 @@ async function startRedis(): Promise<void> {
   redisDown = false;
 }
 
-/** A new client and an app over it; waits for the connection unless Redis is meant to be down. */
+/**
+ * A new client and an app over it; waits for the connection unless Redis is meant to be down.
+ * No carts kept in the process's memory: these tests count what reaches Redis, read by read
+ * (cart.memory.int.test.ts has the in-process cache through outages).
+ */
 async function connect(): Promise<void> {
   client = createRedisClient(own.url, logger, 'commerce-outage-test');
-  testApp = createTestApp({ db, redis: client });
+  testApp = createTestApp({ db, redis: client, cartMemoryCacheSize: 0 });
   if (!redisDown) await waitFor('the client to connect', () => client.status === 'ready');
 }
 

@@ -1,4 +1,6 @@
 import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { LRUCache } from 'lru-cache';
+import { Counter, type Registry } from 'prom-client';
 import type { Db, DbOrTx, Tx } from '../../db/client.js';
 import { cartItems, carts } from '../../db/schema.js';
 import { newId } from '../../infra/ids.js';
@@ -25,7 +27,18 @@ export interface CartServiceDeps {
   cache: CartCache | undefined;
   clock: Clock;
   logger: Logger;
+  /**
+   * How many carts this process keeps in memory, each served only once Postgres confirms its
+   * version, as a Redis hit is (CART_MEMORY_CACHE_SIZE; 0: none, every read goes to Redis or
+   * Postgres). Default MEMORY_CACHE_DEFAULT.
+   */
+  memoryCacheSize?: number;
+  /** Where the memory cache's counter is registered; none by default. */
+  metrics?: Registry;
 }
+
+/** Default `memoryCacheSize`: the carts read last, a few megabytes per API process. */
+export const MEMORY_CACHE_DEFAULT = 10_000;
 
 /** The cart as checkout sees it: read from Postgres, each line with the version that wrote it. */
 export interface CartSnapshot {
@@ -86,7 +99,15 @@ export async function readCartRecord(executor: DbOrTx, userId: number): Promise<
 }
 
 /** Carts: Postgres is the truth; the optional cache only ever serves what Postgres last committed. */
-export function createCartService({ db, catalog, cache, clock, logger }: CartServiceDeps) {
+export function createCartService({
+  db,
+  catalog,
+  cache,
+  clock,
+  logger,
+  memoryCacheSize = MEMORY_CACHE_DEFAULT,
+  metrics,
+}: CartServiceDeps) {
   /**
    * Carts' current versions (0: no cart), read coalesced like the catalog (lib/coalesce.ts): the
    * confirmations of concurrent cached reads share one statement sent after each of them began.
@@ -108,6 +129,76 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
   }
 
   /**
+   * `record` priced, if Postgres, read after this call began, still has its version (equal
+   * versions mean equal content: every write takes a new one); otherwise the version it has.
+   */
+  async function confirm(record: CartRecord): Promise<Cart | number> {
+    const [versions, prices] = await Promise.all([
+      cartVersions.load([record.userId]),
+      catalog.getMany(productIdsOf(record)),
+    ]);
+    const version = versions.get(record.userId) ?? 0;
+    return version === record.version ? buildCart(record, prices, clock.now()) : version;
+  }
+
+  /**
+   * The carts this process read last, candidates exactly like Redis hits: served only when
+   * confirmed (above), so a write on another replica, by the worker, or one that Redis never
+   * heard of costs a refused candidate, never a stale cart. A hit spares the Redis round trip
+   * and the decoding of its answer. Frozen: every request that takes one shares it.
+   */
+  const memory = memoryCacheSize > 0 ? new LRUCache<number, CartRecord>({ max: memoryCacheSize }) : undefined;
+  type MemoryResult = 'hit' | 'stale' | 'miss';
+  const memoryTally: Record<MemoryResult, number> = { hit: 0, stale: 0, miss: 0 };
+  const memoryCounter =
+    memory && metrics
+      ? new Counter({
+          name: 'cart_memory_cache_requests_total',
+          help: 'Cart reads by what the in-process cart cache gave: hit (confirmed), stale (refused), miss',
+          labelNames: ['result'],
+          registers: [metrics],
+        })
+      : undefined;
+  const memoryCounted = new Map(
+    (Object.keys(memoryTally) as MemoryResult[]).map((result) => [result, memoryCounter?.labels(result)]),
+  );
+  for (const child of memoryCounted.values()) child?.inc(0);
+  const tally = (result: MemoryResult) => {
+    memoryTally[result] += 1;
+    memoryCounted.get(result)?.inc();
+  };
+  const keep = (record: CartRecord) => {
+    for (const line of record.lines) Object.freeze(line);
+    Object.freeze(record.lines);
+    memory?.set(record.userId, Object.freeze(record));
+  };
+
+  /** Reads through Redis (when there is one) and Postgres; what it serves is kept in memory. */
+  async function readThrough(userId: number): Promise<Cart> {
+    const served = (record: CartRecord, cart: Cart) => {
+      keep(record);
+      return cart;
+    };
+    const fresh = async () => {
+      const record = await readCartRecord(db, userId);
+      return served(record, await view(record));
+    };
+    if (!cache) return fresh();
+    let readHere = false;
+    const record = await cache.read(userId, () => {
+      readHere = true;
+      return readCartRecord(db, userId);
+    });
+    if (readHere) return served(record, await view(record));
+    // From Redis or another caller's read: served only if confirmed. Nothing Redis lost, kept
+    // or missed can make it stale.
+    const confirmed = await confirm(record);
+    if (typeof confirmed !== 'number') return served(record, confirmed);
+    await cache.discard(userId, confirmed);
+    return fresh();
+  }
+
+  /**
    * Runs one cart write in a transaction, then invalidates the cache with the version it
    * assigned (if any). Freshness does not depend on that invalidation (reads confirm cached
    * carts against Postgres); it keeps the outdated cart from costing a refused hit. A commit
@@ -123,10 +214,13 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
     try {
       result = await db.transaction((tx) => body(tx, assigned));
     } catch (error) {
+      memory?.delete(userId);
       if (assigned.version !== undefined && !isAppError(error))
         await cache?.invalidate(userId, assigned.version);
       throw error;
     }
+    // Not for freshness (carts in memory are confirmed too): the next read here reads through.
+    memory?.delete(userId);
     if (assigned.version !== undefined) await cache?.invalidate(userId, assigned.version);
     return result;
   }
@@ -151,26 +245,32 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
     /** Hit/miss counters of the cache, or undefined when carts are served from Postgres only. */
     cacheStats: (): CartCacheStats | undefined => cache?.stats(),
 
+    /** What the in-process cache gave so far, or undefined when it is off (CART_MEMORY_CACHE_SIZE 0). */
+    memoryStats: (): { hits: number; stale: number; misses: number; size: number } | undefined =>
+      memory && {
+        hits: memoryTally.hit,
+        stale: memoryTally.stale,
+        misses: memoryTally.miss,
+        size: memory.size,
+      },
+
     /** The user's cart priced from the current catalog; a user without a cart gets an empty one (nothing is created). */
     async get(userId: number): Promise<Cart> {
       assertUserId(userId);
-      if (!cache) return view(await readCartRecord(db, userId));
-      let readHere = false;
-      const record = await cache.read(userId, () => {
-        readHere = true;
-        return readCartRecord(db, userId);
-      });
-      if (readHere) return view(record);
-      // From Redis or another caller's read: served only if Postgres, read after this request
-      // began, still has its version. Nothing Redis lost, kept or missed can make it stale.
-      const [versions, prices] = await Promise.all([
-        cartVersions.load([userId]),
-        catalog.getMany(productIdsOf(record)),
-      ]);
-      const version = versions.get(userId) ?? 0;
-      if (version === record.version) return buildCart(record, prices, clock.now());
-      await cache.discard(userId, version);
-      return view(await readCartRecord(db, userId));
+      if (!memory) return readThrough(userId);
+      const candidate = memory.get(userId);
+      if (!candidate) {
+        tally('miss');
+        return readThrough(userId);
+      }
+      const confirmed = await confirm(candidate);
+      if (typeof confirmed !== 'number') {
+        tally('hit');
+        return confirmed;
+      }
+      tally('stale');
+      if (memory.peek(userId) === candidate) memory.delete(userId);
+      return readThrough(userId);
     },
 
     /**
@@ -373,6 +473,7 @@ export function createCartService({ db, catalog, cache, clock, logger }: CartSer
           return { userIds: deleted.map((cart) => cart.userId), fence: Number(row?.fence) };
         });
         if (userIds.length === 0) break;
+        for (const userId of userIds) memory?.delete(userId);
         await cache?.invalidateMany(userIds, fence);
         purged += userIds.length;
         if (userIds.length < batchSize) break;

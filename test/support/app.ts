@@ -10,6 +10,7 @@ import { signToken } from '../../infra/jwt.js';
 import { createLogger, type Logger } from '../../infra/logger.js';
 import { createMetricsRegistry } from '../../infra/metrics.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
+import { MEMORY_CACHE_DEFAULT } from '../../services/cart/cart.service.js';
 import { createServices, type Services } from '../../services/index.js';
 import type { TestDatabase } from './db.js';
 
@@ -38,6 +39,8 @@ export interface TestAppOptions {
   services?: Services;
   /** The app's logger; silent by default. */
   logger?: Logger;
+  /** CART_MEMORY_CACHE_SIZE; 0 for tests of the Redis layer, whose every read must reach Redis. */
+  cartMemoryCacheSize?: number;
 }
 
 export interface TestApp {
@@ -56,7 +59,11 @@ export function createTestServices(
     logger: createLogger({ level: 'silent' }),
     metrics: options.metrics ?? createMetricsRegistry(),
     clock: options.clock ?? systemClock,
-    cart: { cacheTtlMs: 15 * 60_000, cacheJitterMs: 5 * 60_000 },
+    cart: {
+      cacheTtlMs: 15 * 60_000,
+      cacheJitterMs: 5 * 60_000,
+      memoryCacheSize: options.cartMemoryCacheSize ?? MEMORY_CACHE_DEFAULT,
+    },
     payments: { failureRate: options.paymentFailureRate ?? 0 },
   });
 }
