@@ -73,7 +73,8 @@ async function main(): Promise<void> {
     logger,
     metrics,
     clock: systemClock,
-    cart: config.cart,
+    // The worker writes carts (checkout clean-up, purges) but serves no cart views: nothing to keep.
+    cart: { ...config.cart, memoryCacheSize: 0 },
     payments: { failureRate: config.payments.failureRate },
   });
   const workers = await createWorkers(
