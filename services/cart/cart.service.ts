@@ -173,29 +173,30 @@ export function createCartService({
     memory?.set(record.userId, Object.freeze(record));
   };
 
+  /** A cart this request read from Postgres (or joined the read of), priced and kept in memory. */
+  async function priced(record: CartRecord): Promise<Cart> {
+    keep(record);
+    return view(record);
+  }
+
   /** Reads through Redis (when there is one) and Postgres; what it serves is kept in memory. */
   async function readThrough(userId: number): Promise<Cart> {
-    const served = (record: CartRecord, cart: Cart) => {
-      keep(record);
-      return cart;
-    };
-    const fresh = async () => {
-      const record = await readCartRecord(db, userId);
-      return served(record, await view(record));
-    };
-    if (!cache) return fresh();
+    if (!cache) return priced(await readCartRecord(db, userId));
     let readHere = false;
     const record = await cache.read(userId, () => {
       readHere = true;
       return readCartRecord(db, userId);
     });
-    if (readHere) return served(record, await view(record));
+    if (readHere) return priced(record);
     // From Redis or another caller's read: served only if confirmed. Nothing Redis lost, kept
     // or missed can make it stale.
     const confirmed = await confirm(record);
-    if (typeof confirmed !== 'number') return served(record, confirmed);
-    await cache.discard(userId, confirmed);
-    return fresh();
+    if (typeof confirmed === 'number') {
+      await cache.discard(userId, confirmed);
+      return priced(await readCartRecord(db, userId));
+    }
+    keep(record);
+    return confirmed;
   }
 
   /**
@@ -214,13 +215,13 @@ export function createCartService({
     try {
       result = await db.transaction((tx) => body(tx, assigned));
     } catch (error) {
-      memory?.delete(userId);
       if (assigned.version !== undefined && !isAppError(error))
         await cache?.invalidate(userId, assigned.version);
       throw error;
+    } finally {
+      // Not for freshness (carts in memory are confirmed too): the next read here reads through.
+      memory?.delete(userId);
     }
-    // Not for freshness (carts in memory are confirmed too): the next read here reads through.
-    memory?.delete(userId);
     if (assigned.version !== undefined) await cache?.invalidate(userId, assigned.version);
     return result;
   }
