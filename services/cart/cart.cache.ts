@@ -303,8 +303,11 @@ function defineScripts(redis: Redis): Scripts {
   return client as Redis & Scripts;
 }
 
-/** The counter of that name on `registry`, created once however many caches share the registry. */
-function counter(registry: Registry, name: string, help: string, results: readonly string[] = []) {
+/**
+ * The counter of that name on `registry`, created once however many caches (or cart services)
+ * share the registry, each `results` label shown from the start at 0.
+ */
+export function counter(registry: Registry, name: string, help: string, results: readonly string[] = []) {
   const existing = registry.getSingleMetric(name) as Counter<'result'> | undefined;
   if (existing) return existing;
   const labelNames = results.length > 0 ? (['result'] as const) : [];

@@ -193,4 +193,27 @@ describe('carts kept in the process memory', () => {
     expect(quantities(await a.cart.get(userId))).toEqual({ 2: 1, 5: 4 });
     expect(a.memory().stale).toBe(1);
   });
+
+  it('counts on /metrics, one counter however many cart services share the registry', async () => {
+    const registry = new Registry();
+    const services = [0, 1].map(() =>
+      createCartService({
+        db: db.db,
+        catalog: createCatalogService({ db: db.db }),
+        cache: undefined,
+        clock: systemClock,
+        logger,
+        metrics: registry,
+      }),
+    );
+    const userId = nextUser();
+    for (const cart of services) {
+      await cart.get(userId);
+      await cart.get(userId);
+    }
+    const text = await registry.metrics();
+    expect(text).toMatch(/^cart_memory_cache_requests_total\{result="hit"\} 2$/m);
+    expect(text).toMatch(/^cart_memory_cache_requests_total\{result="miss"\} 2$/m);
+    expect(text).toMatch(/^cart_memory_cache_requests_total\{result="stale"\} 0$/m);
+  });
 });

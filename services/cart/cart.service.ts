@@ -1,6 +1,6 @@
 import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Db, DbOrTx, Tx } from '../../db/client.js';
 import { cartItems, carts } from '../../db/schema.js';
 import { newId } from '../../infra/ids.js';
@@ -10,7 +10,7 @@ import { createBatchLoader } from '../../lib/coalesce.js';
 import { AppError, isAppError } from '../../lib/errors.js';
 import { assertProductId, assertUserId } from '../../lib/id-checks.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
-import type { CartCache, CartCacheStats } from './cart.cache.js';
+import { type CartCache, type CartCacheStats, counter } from './cart.cache.js';
 import {
   assertQuantity,
   buildCart,
@@ -152,25 +152,25 @@ export function createCartService({
   const memoryTally: Record<MemoryResult, number> = { hit: 0, stale: 0, miss: 0 };
   const memoryCounter =
     memory && metrics
-      ? new Counter({
-          name: 'cart_memory_cache_requests_total',
-          help: 'Cart reads by what the in-process cart cache gave: hit (confirmed), stale (refused), miss',
-          labelNames: ['result'],
-          registers: [metrics],
-        })
+      ? counter(
+          metrics,
+          'cart_memory_cache_requests_total',
+          'Cart reads by what the in-process cart cache gave: hit (confirmed), stale (refused), miss',
+          Object.keys(memoryTally),
+        )
       : undefined;
   const memoryCounted = new Map(
     (Object.keys(memoryTally) as MemoryResult[]).map((result) => [result, memoryCounter?.labels(result)]),
   );
-  for (const child of memoryCounted.values()) child?.inc(0);
   const tally = (result: MemoryResult) => {
     memoryTally[result] += 1;
     memoryCounted.get(result)?.inc();
   };
   const keep = (record: CartRecord) => {
+    if (!memory) return;
     for (const line of record.lines) Object.freeze(line);
     Object.freeze(record.lines);
-    memory?.set(record.userId, Object.freeze(record));
+    memory.set(record.userId, Object.freeze(record));
   };
 
   /** A cart this request read from Postgres (or joined the read of), priced and kept in memory. */
