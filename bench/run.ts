@@ -36,6 +36,10 @@ import { closedLoop, type Figures, since } from './figures.js';
  *                                      reservations; repeatable, or several joined by commas
  *   --profile <dir>                    write V8 CPU profiles of the API and the worker to <dir>/api, <dir>/worker
  *                                      (open them in Chrome DevTools; docs/performance.md)
+ *   --perf-map                         start the API, the worker and the read baseline with
+ *                                      --perf-basic-prof, so that Linux `perf record -p <pid>` names
+ *                                      their JavaScript functions (on-CPU time, the kernel's
+ *                                      included; docs/performance.md)
  */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const exec = promisify(execFile);
@@ -48,6 +52,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     only: { type: 'string', multiple: true },
     profile: { type: 'string' },
+    'perf-map': { type: 'boolean', default: false },
   },
 });
 const READS = ['catalog', 'product', 'cart', 'health'];
@@ -285,8 +290,10 @@ async function main(): Promise<void> {
       REQUEST_TIMEOUT: '60s',
     };
     const profileDir = values.profile;
-    const profiling = (name: string) =>
-      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];
+    const profiling = (name: string) => [
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : []),
+      ...(values['perf-map'] ? ['--perf-basic-prof'] : []),
+    ];
     const api = launch(['api/server.ts'], env, {
       nodeArgs: profiling('api'),
       logFile: join(runDir, 'api.log'),
@@ -332,7 +339,9 @@ async function main(): Promise<void> {
       for (const [path, [route, headers]] of Object.entries(routes)) {
         payloads[path] = await (await fetch(`${apiUrl}${route}`, { headers })).text();
       }
-      const baselineServer = launch(['bench/baseline-server.ts', JSON.stringify(payloads)], env);
+      const baselineServer = launch(['bench/baseline-server.ts', JSON.stringify(payloads)], env, {
+        nodeArgs: values['perf-map'] ? ['--perf-basic-prof'] : [],
+      });
       const { port: baselinePort } = JSON.parse(await baselineServer.line) as { port: number };
       const targets = { '/catalog': 0.4, '/product': 0.4, '/cart': 0.3, '/health': 0.6 } as const;
       // A second of warm-up each (sideBySide), then runs of half the seconds (autocannon counts
