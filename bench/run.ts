@@ -290,9 +290,10 @@ async function main(): Promise<void> {
       REQUEST_TIMEOUT: '60s',
     };
     const profileDir = values.profile;
+    const perfMap = values['perf-map'] ? ['--perf-basic-prof'] : [];
     const profiling = (name: string) => [
       ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : []),
-      ...(values['perf-map'] ? ['--perf-basic-prof'] : []),
+      ...perfMap,
     ];
     const api = launch(['api/server.ts'], env, {
       nodeArgs: profiling('api'),
@@ -340,7 +341,7 @@ async function main(): Promise<void> {
         payloads[path] = await (await fetch(`${apiUrl}${route}`, { headers })).text();
       }
       const baselineServer = launch(['bench/baseline-server.ts', JSON.stringify(payloads)], env, {
-        nodeArgs: values['perf-map'] ? ['--perf-basic-prof'] : [],
+        nodeArgs: perfMap,
       });
       const { port: baselinePort } = JSON.parse(await baselineServer.line) as { port: number };
       const targets = { '/catalog': 0.4, '/product': 0.4, '/cart': 0.3, '/health': 0.6 } as const;
