@@ -21,6 +21,24 @@ function once<M>(registry: Registry, name: string, create: () => M): M {
   return (registry.getSingleMetric(name) as M | undefined) ?? create();
 }
 
+/**
+ * A counter of outcomes on `registry`, created once however many modules share the registry,
+ * each of `results` shown from the start at 0 under the label `result` (no label when none).
+ */
+export function resultCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  results: readonly string[] = [],
+): Counter<'result'> {
+  return once(registry, name, () => {
+    const labelNames = results.length > 0 ? (['result'] as const) : [];
+    const created = new Counter<'result'>({ name, help, labelNames, registers: [registry] });
+    for (const result of results) created.inc({ result }, 0);
+    return created;
+  });
+}
+
 /** Business events worth a dashboard, counted where they happen (in the API or the worker). */
 export interface CommerceMetrics {
   /** A checkout ended: COMPLETED, FAILED or CANCELLED, with its failure code, after `seconds`. */

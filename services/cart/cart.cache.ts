@@ -22,8 +22,9 @@
  * disconnected and logs each outage once; here failures are only counted.
  */
 import type { Redis } from 'ioredis';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../../infra/logger.js';
+import { resultCounter } from '../../infra/metrics.js';
 import type { CartRecord } from './cart.model.js';
 
 export interface CartCacheOptions {
@@ -303,25 +304,12 @@ function defineScripts(redis: Redis): Scripts {
   return client as Redis & Scripts;
 }
 
-/**
- * The counter of that name on `registry`, created once however many caches (or cart services)
- * share the registry, each `results` label shown from the start at 0.
- */
-export function counter(registry: Registry, name: string, help: string, results: readonly string[] = []) {
-  const existing = registry.getSingleMetric(name) as Counter<'result'> | undefined;
-  if (existing) return existing;
-  const labelNames = results.length > 0 ? (['result'] as const) : [];
-  const created = new Counter<'result'>({ name, help, labelNames, registers: [registry] });
-  for (const result of results) created.inc({ result }, 0);
-  return created;
-}
-
 function registerCounters(registry: Registry) {
   const each = (kind: Counted) => {
     const [help, results] = COUNTERS[kind];
-    return counter(registry, `cart_cache_${kind}_total`, help, results);
+    return resultCounter(registry, `cart_cache_${kind}_total`, help, results);
   };
-  const stale = counter(
+  const stale = resultCounter(
     registry,
     'cart_cache_stale_total',
     'Cached or shared carts refused because Postgres had another version (served from Postgres)',

@@ -5,12 +5,13 @@ import type { Db, DbOrTx, Tx } from '../../db/client.js';
 import { cartItems, carts } from '../../db/schema.js';
 import { newId } from '../../infra/ids.js';
 import type { Logger } from '../../infra/logger.js';
+import { resultCounter } from '../../infra/metrics.js';
 import type { Clock } from '../../lib/clock.js';
 import { createBatchLoader } from '../../lib/coalesce.js';
 import { AppError, isAppError } from '../../lib/errors.js';
 import { assertProductId, assertUserId } from '../../lib/id-checks.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
-import { type CartCache, type CartCacheStats, counter } from './cart.cache.js';
+import type { CartCache, CartCacheStats } from './cart.cache.js';
 import {
   assertQuantity,
   buildCart,
@@ -152,7 +153,7 @@ export function createCartService({
   const memoryTally: Record<MemoryResult, number> = { hit: 0, stale: 0, miss: 0 };
   const memoryCounter =
     memory && metrics
-      ? counter(
+      ? resultCounter(
           metrics,
           'cart_memory_cache_requests_total',
           'Cart reads by what the in-process cart cache gave: hit (confirmed), stale (refused), miss',
